@@ -1,0 +1,95 @@
+"""Role prompts (system + user chat messages) for the three LLM agents of AffectAgent §3.1.
+
+* planner   : reads the cues, names a supportive hypothesis label, a confusable alternative label and the counter
+              sentiment (the three query groups the retriever runs).
+* filter    : reads the cues and numbered knowledge-base candidates (label + text), decides keep/drop per number.
+* generator : reads the cues and the kept evidence, answers one label from the allowed set, 1-3 open-vocabulary
+              emotion words, the sentiment and a one-sentence rationale.
+
+Answers are asked for as ``key: value`` lines (parsed by ``parsing.py``, which also accepts JSON and prose). The
+prompts are deliberately short: every token is CPU time for a local model. Label sets are always spelled out.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..schema import Evidence
+from .backend import ChatMessage
+from .cues import CueText
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One numbered piece of evidence shown to the filter / generator."""
+
+    number: int
+    label: str | None
+    text: str
+    kind: str = "plain"
+
+
+def _labels(labels: Sequence[str]) -> str:
+    if not labels:
+        raise ValueError("the allowed label set is empty")
+    return ", ".join(labels)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def candidates_from(evidence: Sequence[Evidence], *, max_chars: int = 160) -> list[Candidate]:
+    return [Candidate(number=i + 1, label=e.label, text=_clip(e.text, max_chars), kind=e.kind)
+            for i, e in enumerate(evidence)]
+
+
+def render_candidates(cands: Sequence[Candidate]) -> str:
+    return "\n".join(f"{c.number}. [{c.label or 'unlabelled'}] {c.text}" for c in cands)
+
+
+def planner_messages(*, cues: CueText, labels: Sequence[str]) -> list[ChatMessage]:
+    system = (
+        "You plan evidence search for emotion recognition. "
+        f"Allowed labels: {_labels(labels)}.\n"
+        "Answer with exactly three lines:\n"
+        "support: <the most likely label for the target utterance>\n"
+        "confusion: <a different label it could be mistaken for>\n"
+        "counter: <positive or negative, the sentiment opposite to the support label>"
+    )
+    return [ChatMessage("system", system), ChatMessage("user", cues.render())]
+
+
+def filter_messages(*, cues: CueText, candidates: Sequence[Candidate], hypothesis: str | None) -> list[ChatMessage]:
+    if not candidates:
+        raise ValueError("the filter needs at least one candidate")
+    system = (
+        "You check labelled examples retrieved for an emotion decision. Keep an example if it helps decide the "
+        "target utterance's emotion (a similar situation, or a close contrast); drop it if it is unrelated.\n"
+        "Answer one line per example, e.g.:\n1: keep\n2: drop"
+    )
+    hyp = f"\nCurrent hypothesis: {hypothesis}" if hypothesis else ""
+    user = f"{cues.render()}{hyp}\n\nExamples:\n{render_candidates(candidates)}"
+    return [ChatMessage("system", system), ChatMessage("user", user)]
+
+
+def generator_messages(*, cues: CueText, labels: Sequence[str], evidence: Sequence[Candidate]) -> list[ChatMessage]:
+    system = (
+        "You recognise the emotion of the target utterance in a conversation. "
+        f"Allowed labels: {_labels(labels)}.\n"
+        "Answer with exactly four lines:\n"
+        "label: <one allowed label>\n"
+        "emotions: <1 to 3 emotion words, comma-separated>\n"
+        "sentiment: <positive, negative or neutral>\n"
+        "rationale: <one short sentence>"
+    )
+    user = cues.render()
+    if evidence:
+        user += ("\n\nSimilar labelled examples from other conversations (they may or may not match):\n"
+                 + render_candidates(evidence))
+    return [ChatMessage("system", system), ChatMessage("user", user)]
+
+
+def prompt_chars(messages: Sequence[ChatMessage]) -> int:
+    return sum(len(m.content) for m in messages)
