@@ -31,6 +31,9 @@ class PipelineConfig:
     use_filter: False = every candidate is passed on (filter bypassed).
     use_confusion / use_counter: include the confusion / counter query groups.
     use_raaf / use_moe: fusion modules on/off. context_turns: previous utterances used as dialogue context.
+    complete_missing: RAAF's missing-modality completion — an absent audio / visual input is stood in for by the KB's
+    exemplars of the planner's hypothesis (nearest entries to that label's centroid); off by default because a model
+    must be trained with it (``bench/study.py`` does) to use the filled tokens well.
     """
 
     top_k: int = 5
@@ -43,6 +46,7 @@ class PipelineConfig:
     use_raaf: bool = True
     use_moe: bool = True
     context_turns: int = 3
+    complete_missing: bool = False
 
     def __post_init__(self) -> None:
         if self.top_k < 1 or self.perceptual_k < 0 or self.context_turns < 0:
@@ -84,7 +88,10 @@ class EvidenceSource(Protocol):
                   use_confusion: bool, use_counter: bool, exclude: frozenset[str]) -> list[Evidence]: ...
 
     def perceptual(self, *, audio: np.ndarray | None, visual: np.ndarray | None, k: int,
-                   exclude: frozenset[str]) -> tuple[list[Evidence], list[Evidence]]: ...
+                   exclude: frozenset[str], complete: str | None = None) -> tuple[list[Evidence], list[Evidence]]:
+        """Nearest audio / visual neighbours; for an absent modality, when ``complete`` names an emotion, that
+        emotion's exemplars instead (missing-modality completion)."""
+        ...
 
 
 @dataclass
@@ -168,12 +175,19 @@ class AffectAgentPipeline:
                                              exclude=x.exclude))
         return out
 
-    def retrieve_perceptual(self, inputs: Sequence[EncodedInput]) -> list[tuple[list[Evidence], list[Evidence]]]:
+    def retrieve_perceptual(self, inputs: Sequence[EncodedInput],
+                            plans: Sequence[QueryPlan] | None = None) -> list[tuple[list[Evidence], list[Evidence]]]:
         cfg = self.config
         if not cfg.use_retrieval or self.source is None or cfg.perceptual_k == 0:
             return [([], []) for _ in inputs]
-        return [self.source.perceptual(audio=x.features.audio_emb, visual=face_vector(x.features), k=cfg.perceptual_k,
-                                       exclude=x.exclude) for x in inputs]
+        out = []
+        for i, x in enumerate(inputs):
+            plan = plans[i] if plans is not None else None
+            hint = plan.support if cfg.complete_missing and plan is not None and not plan.plain else None
+            kw = {"complete": hint} if hint else {}
+            out.append(self.source.perceptual(audio=x.features.audio_emb, visual=face_vector(x.features),
+                                              k=cfg.perceptual_k, exclude=x.exclude, **kw))
+        return out
 
     def plans_from(self, plan: PlanAction | None, n: int) -> list[QueryPlan]:
         if plan is None or not self.config.use_planner:
@@ -213,7 +227,8 @@ class AffectAgentPipeline:
             filt = filter_action(self.actor.filter_logits(h, ev, support), ev.mask, sample=sample, actions=acts,
                                  generator=generator)
             keep = filt.keep
-        perceptual = (list(perceptual_override) if perceptual_override is not None else self.retrieve_perceptual(inputs))
+        perceptual = (list(perceptual_override) if perceptual_override is not None
+                      else self.retrieve_perceptual(inputs, plans))
         perc = build_perceptual_batch([[e.vector for e in a if e.vector is not None] for a, _ in perceptual],
                                       [[e.vector for e in v if e.vector is not None] for _, v in perceptual],
                                       spec=self.actor.spec, k=max(cfg.perceptual_k, 1))

@@ -38,6 +38,7 @@ class KBEvidenceSource:
         self.kb = kb
         self.norm = norm
         self.dims = dict(kb.dims)
+        self._centroids: dict[tuple[str, str], np.ndarray | None] = {}
 
     def _search(self, modality: str, query: np.ndarray, k: int, *, exclude: frozenset[str], where: EntryFilter | None,
                 kind: str) -> list[Evidence]:
@@ -72,15 +73,31 @@ class KBEvidenceSource:
         return out
 
     def perceptual(self, *, audio: np.ndarray | None, visual: np.ndarray | None, k: int,
-                   exclude: frozenset[str]) -> tuple[list[Evidence], list[Evidence]]:
+                   exclude: frozenset[str], complete: str | None = None) -> tuple[list[Evidence], list[Evidence]]:
         found = []
         for modality, vec in (("audio", audio), ("visual", visual)):
-            if vec is None or modality not in self.dims or len(vec) != self.dims[modality] or k == 0:
+            if modality not in self.dims or k == 0:
                 found.append([])
-            else:
+            elif vec is not None and len(vec) == self.dims[modality]:
                 found.append(self.kb.search_perceptual(kb_vector(modality, vec, self.norm), modality, k,
                                                        exclude_ids=exclude))
+            elif vec is None and complete is not None:
+                found.append(self.exemplars(modality, complete, k, exclude=exclude))
+            else:
+                found.append([])
         return found[0], found[1]
+
+    def exemplars(self, modality: str, label: str, k: int, *, exclude: frozenset[str] = frozenset()) -> list[Evidence]:
+        """The ``k`` stored ``modality`` entries of ``label`` nearest to that label's centroid (prototypical
+        examples; the stand-in for a missing modality)."""
+        key = (modality, label)
+        if key not in self._centroids:
+            self._centroids[key] = self.kb.centroid(modality, where=EntryFilter(labels=frozenset({label})))
+        c = self._centroids[key]
+        if c is None:
+            return []
+        return self.kb.search_perceptual(c, modality, k, exclude_ids=exclude,
+                                         where=EntryFilter(labels=frozenset({label})))
 
 
 def entries_from_inputs(inputs: Sequence[EncodedInput], *, labels: Sequence[str | None],

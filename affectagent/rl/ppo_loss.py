@@ -1,9 +1,9 @@
 """Clipped PPO losses (AffectAgent Eq. 8, 11, 12).
 
-Actor:  L_actor = −mean_t min(ρ_t A_t, clip(ρ_t, 1−ε, 1+ε) A_t),  ρ_t = exp(logπ_new − logπ_old); summed over agents by
-        the caller passing each agent's steps (one loss over all agents' steps = the sum of per-agent means when weighted so).
+Actor:  L_actor = −mean_t min(ρ_t A_t, clip(ρ_t, 1−ε, 1+ε) A_t),  ρ_t = exp(logπ_new − logπ_old); ``mappo_loss`` sums
+        the per-agent means over the three agents.
 Critic: L_critic = mean max((V − R̂)², (V_old + clip(V − V_old, −ε_v, ε_v) − R̂)²)
-Total:  L = L_actor + β·L_critic − c_ent·H
+Total:  L = Σ_agents L_actor + β·L_critic − c_ent·Σ_agents H       (``mappo_loss``)
 """
 from __future__ import annotations
 
@@ -48,3 +48,35 @@ def kl_shaped_rewards(*, logp_policy: torch.Tensor, logp_ref: torch.Tensor, task
     r = r.clone()
     r[:, -1] = r[:, -1] + task_reward
     return r
+
+
+class MAPPOLoss(NamedTuple):
+    total: torch.Tensor
+    actor: torch.Tensor  # Σ over agents of each agent's clipped surrogate
+    critic: torch.Tensor
+    entropy: torch.Tensor  # Σ over agents of each agent's mean entropy
+    clip_fraction: torch.Tensor  # over all active steps
+    approx_kl: torch.Tensor  # policy change since the rollout, over all active steps
+
+
+def mappo_loss(*, logp_new: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor, entropy: torch.Tensor,
+               values: torch.Tensor, old_values: torch.Tensor, returns: torch.Tensor, active: torch.Tensor,
+               clip_eps: float, value_clip_eps: float, value_coef: float, entropy_coef: float) -> MAPPOLoss:
+    """AffectAgent Eq. 12: L = Σ_agents L_actor^a + β·L_critic − c_ent·Σ_agents H^a.
+
+    Every argument is (B, A) — B episodes, A agents (one step each); ``active`` masks agents that did not act.
+    Each agent's surrogate is averaged over its own active episodes, then the agents are summed."""
+    act = active.bool()
+    a_losses, ents = [], []
+    for a in range(logp_new.shape[1]):
+        m = act[:, a]
+        a_losses.append(actor_loss(logp_new=logp_new[:, a], logp_old=logp_old[:, a], advantages=advantages[:, a],
+                                   clip_eps=clip_eps, mask=m).loss)
+        ents.append((entropy[:, a] * m).sum() / m.sum().clamp_min(1))
+    pooled = actor_loss(logp_new=logp_new, logp_old=logp_old, advantages=advantages, clip_eps=clip_eps, mask=act)
+    l_actor = torch.stack(a_losses).sum()
+    l_ent = torch.stack(ents).sum()
+    l_critic = critic_loss(values=values, old_values=old_values, returns=returns, clip_eps=value_clip_eps)
+    total = l_actor + value_coef * l_critic - entropy_coef * l_ent
+    return MAPPOLoss(total=total, actor=l_actor, critic=l_critic, entropy=l_ent,
+                     clip_fraction=pooled.clip_fraction, approx_kl=pooled.approx_kl)

@@ -143,7 +143,7 @@ def build_retrieval_cache(pipe: AffectAgentPipeline, corpus: EncodedCorpus, plan
     for i in tqdm(range(0, len(corpus), step), desc=desc, disable=not progress, unit_scale=step):
         sub = corpus.inputs[i:i + step]
         evidence.extend(pipe.retrieve_cognitive(sub, plans[i:i + step]))
-        perceptual.extend(pipe.retrieve_perceptual(sub))
+        perceptual.extend(pipe.retrieve_perceptual(sub, plans[i:i + step]))
     return RetrievalCache(plans=list(plans), evidence=evidence, perceptual=perceptual)
 
 

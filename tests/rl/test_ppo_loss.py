@@ -1,5 +1,7 @@
 import math
 
+import pytest
+
 import torch
 
 from affectagent.rl.ppo_loss import actor_loss, critic_loss, kl_shaped_rewards
@@ -44,3 +46,23 @@ def test_kl_penalty_sign_and_terminal_reward():
     r = kl_shaped_rewards(logp_policy=lp, logp_ref=ref, task_reward=torch.tensor([1.0]), kl_coef=0.1)
     # policy more likely than ref at step 0 -> negative reward; equal -> 0; less likely -> positive; +1 at the end
     assert torch.allclose(r, torch.tensor([[-0.05, 0.0, 0.1 + 1.0]]))
+
+
+def test_mappo_loss_sums_per_agent_surrogates_and_masks_inactive_agents():
+    from affectagent.rl.ppo_loss import mappo_loss
+
+    # two episodes, three agents; ratios 1 everywhere so each surrogate is −mean(A) over the agent's active steps
+    adv = torch.tensor([[1.0, 2.0, -1.0], [3.0, 100.0, 1.0]])
+    active = torch.tensor([[True, True, True], [True, False, True]])
+    z = torch.zeros(2, 3)
+    ent = torch.tensor([[0.5, 1.0, 2.0], [1.5, 9.0, 0.0]])
+    out = mappo_loss(logp_new=z, logp_old=z, advantages=adv, entropy=ent, values=z, old_values=z,
+                     returns=torch.ones(2, 3), active=active, clip_eps=0.2, value_clip_eps=0.2, value_coef=0.5,
+                     entropy_coef=0.1)
+    actor = -(1 + 3) / 2 - 2.0 - (-1 + 1) / 2  # planner mean 2, filter only episode 0, generator mean 0
+    entropy = (0.5 + 1.5) / 2 + 1.0 + (2.0 + 0.0) / 2
+    assert out.actor.item() == pytest.approx(actor)
+    assert out.entropy.item() == pytest.approx(entropy)
+    assert out.critic.item() == pytest.approx(1.0)
+    assert out.total.item() == pytest.approx(actor + 0.5 * 1.0 - 0.1 * entropy)
+    assert out.clip_fraction.item() == 0
