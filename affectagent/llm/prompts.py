@@ -21,9 +21,8 @@ from .cues import CueText
 
 @dataclass(frozen=True)
 class Candidate:
-    """One numbered piece of evidence shown to the filter / generator."""
+    """One piece of evidence shown to the filter / generator (numbered by its position in the prompt, from 1)."""
 
-    number: int
     label: str | None
     text: str
     kind: str = "plain"
@@ -41,12 +40,11 @@ def _clip(text: str, limit: int) -> str:
 
 
 def candidates_from(evidence: Sequence[Evidence], *, max_chars: int = 160) -> list[Candidate]:
-    return [Candidate(number=i + 1, label=e.label, text=_clip(e.text, max_chars), kind=e.kind)
-            for i, e in enumerate(evidence)]
+    return [Candidate(label=e.label, text=_clip(e.text, max_chars), kind=e.kind) for e in evidence]
 
 
 def render_candidates(cands: Sequence[Candidate]) -> str:
-    return "\n".join(f"{c.number}. [{c.label or 'unlabelled'}] {c.text}" for c in cands)
+    return "\n".join(f"{i}. [{c.label or 'unlabelled'}] {c.text}" for i, c in enumerate(cands, 1))
 
 
 def planner_messages(*, cues: CueText, labels: Sequence[str]) -> list[ChatMessage]:
