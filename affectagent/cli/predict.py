@@ -7,10 +7,13 @@ from pathlib import Path
 
 from ..errors import InputError
 
+AGENT_KINDS: tuple[str, ...] = ("neural", "llm", "openai")
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict the emotion of a clip, an audio file or a text",
-                       description="Run the AffectAgent pipeline (planner -> KB -> filter -> RAAF/MB-MoE -> generator).")
+                       description="Run the AffectAgent pipeline (planner -> KB -> filter -> RAAF/MB-MoE -> generator) "
+                                   "with the neural agents, or with LLM agents (--agents llm|openai).")
     p.add_argument("path", nargs="?", help="video or audio file")
     p.add_argument("--text", help="the utterance (with PATH: used instead of the ASR transcript)")
     p.add_argument("--context", help="dialogue context: a text file, one previous turn per line as 'Speaker: text'")
@@ -22,6 +25,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variant", default="full", help="pipeline variant: full, no_rag, naive_rag, no_planner, ...")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--explain", action="store_true", help="also print the three agents' trace")
+    g = p.add_argument_group("LLM agents", "the three roles as prompts to a language model (docs/llm-agents.md)")
+    g.add_argument("--agents", choices=AGENT_KINDS, default="neural",
+                   help="neural: the checkpoint's policies (default); llm: a local model (--model qwen-0.5b | "
+                        "qwen-1.5b | folder | HF id); openai: an OpenAI-compatible endpoint (--base-url, --model)")
+    g.add_argument("--model", help="LLM: packaged alias, local folder or HF id (llm, default qwen-1.5b); model name "
+                                    "(openai, default $AFFECTAGENT_OPENAI_MODEL)")
+    g.add_argument("--llm-runtime", choices=("hf", "llamacpp"), default="hf",
+                   help="runtime for --agents llm: transformers (default) or llama.cpp (optional extra)")
+    g.add_argument("--base-url", help="openai: endpoint base URL, e.g. http://127.0.0.1:8000/v1 "
+                                      "(default $AFFECTAGENT_OPENAI_BASE_URL or $OPENAI_BASE_URL)")
+    g.add_argument("--api-key", help="openai: API key (default $AFFECTAGENT_OPENAI_API_KEY or $OPENAI_API_KEY)")
+    g.add_argument("--max-tokens", type=int, default=80,
+                   help="LLM: output budget of the generator in tokens (planner 32, filter ~4 per candidate)")
+    g.add_argument("--top-k", type=int, default=3, help="LLM: evidence items per query group (naive_rag: 3x plain)")
     p.set_defaults(func=run)
 
 
@@ -42,12 +59,17 @@ def read_context(path: str) -> list[tuple[str | None, str]]:
 def _print_human(pred, explain: bool) -> None:
     d = pred.to_dict(with_trace=explain)
     print(f"label:      {d['label']}")
-    top = sorted(d["probs"].items(), key=lambda kv: -kv[1])[:4]
-    print("probs:      " + ", ".join(f"{k} {v:.2f}" for k, v in top))
+    if (pred.trace or {}).get("agents") == "llm":
+        print("probs:      (an LLM answers one label; no calibrated probabilities)")
+    else:
+        top = sorted(d["probs"].items(), key=lambda kv: -kv[1])[:4]
+        print("probs:      " + ", ".join(f"{k} {v:.2f}" for k, v in top))
     print(f"sentiment:  {d['sentiment']}")
     print(f"open vocab: {', '.join(d['ov_set'])}")
     print(f"rationale:  {d['rationale']}")
-    if explain and "trace" in d:
+    if explain and d.get("trace", {}).get("agents") == "llm":
+        _print_llm_trace(d["trace"])
+    elif explain and "trace" in d:
         tr = d["trace"]
         print("\n-- query planner")
         if tr.get("planner"):
@@ -74,6 +96,57 @@ def _print_human(pred, explain: bool) -> None:
         print(f"   [{e['id']}] {e['kind']} {e['label']} sim {e['score']:.2f}: {e['text'][:90]}")
 
 
+def _print_llm_trace(tr: dict) -> None:
+    print(f"\n-- LLM agents: {tr['backend']} ({tr['variant']}); {tr['prompt_tokens']} prompt + "
+          f"{tr['completion_tokens']} generated tokens, {tr['seconds']:.1f} s")
+    print("   cues: " + tr["cues"].replace("\n", "\n         "))
+    titles = {"planner": "query planner", "filter": "evidence filter", "generator": "emotion generator"}
+    for role in ("planner", "filter", "generator"):
+        r = tr["roles"].get(role)
+        print(f"-- {titles[role]}")
+        if r is None:
+            print("   (not used by this variant)")
+        else:
+            print(f"   prompt {r['prompt_chars']} chars / {r['prompt_tokens']} tokens; output {r['completion_tokens']} "
+                  f"tokens in {r['seconds']:.1f} s ({r['finish_reason']})")
+            print("   output: " + (r["raw"].strip().replace("\n", "\n           ") or "(empty)"))
+            parsed = {k: v for k, v in r["parsed"].items() if k not in ("fallback", "truncated")}
+            print(f"   parsed: {parsed}")
+            if r["fallback"]:
+                print(f"   fallback: {r['fallback']}")
+        if role == "planner" and tr["queries"]:
+            print(f"   queries: {tr['queries']}")
+        if role == "filter":
+            for c in tr["candidates"]:
+                print(f"   [{'keep' if c['keep'] else 'drop'}] {c['kind']:<9} {c['label'] or '-':<8} "
+                      f"sim {c['score']:.2f}  {c['id']}: {c['text'][:70]}")
+
+
+def _llm_predict(args: argparse.Namespace, sample, labels, log):
+    """--agents llm|openai: the LLM loop over the checkpoint's KB and encoders."""
+    from ..api import AffectAgent
+    from ..llm.backend import load_backend
+    from ..llm.loop import LLM_VARIANTS, LLMAffectAgent, LLMAgentConfig
+
+    if args.variant not in LLM_VARIANTS:
+        raise InputError(f"--agents {args.agents} takes --variant {' | '.join(LLM_VARIANTS)}, not {args.variant!r}")
+    if args.max_tokens < 1 or args.top_k < 1:
+        raise InputError("--max-tokens and --top-k must be >= 1")
+    config = LLMAgentConfig(variant=args.variant, generator_tokens=args.max_tokens, top_k=args.top_k)
+    agent = AffectAgent.load(args.checkpoint, kb=args.kb, data_root=args.data_root, log=log,
+                             no_kb=args.variant == "no_rag")
+    if args.agents == "openai":
+        backend = load_backend("openai", model=args.model, base_url=args.base_url, api_key=args.api_key)
+    else:
+        if args.base_url:
+            raise InputError("--base-url is for --agents openai")
+        log(f"loading {args.model or 'qwen-1.5b'} ({args.llm_runtime}; the first use of a packaged model converts it once)")
+        backend = load_backend(args.llm_runtime, model=args.model or "qwen-1.5b")
+    llm = LLMAffectAgent.from_agent(agent, backend=backend, config=config)
+    [pred] = llm.predict([sample], label_set=labels)
+    return pred
+
+
 def run(args: argparse.Namespace) -> int:
     from ..api import AffectAgent
     from ..pipeline import PipelineConfig
@@ -83,10 +156,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError('give a media PATH and/or --text "..."')
     if args.text is not None and not args.text.strip():
         raise InputError("--text is empty")
-    try:
-        config = PipelineConfig.variant(args.variant)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    if args.agents == "neural":
+        if args.model or args.base_url or args.api_key:
+            raise InputError("--model / --base-url / --api-key need --agents llm or --agents openai")
+        try:
+            config = PipelineConfig.variant(args.variant)
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
     ctx = tuple(Turn(speaker=s, text=t) for s, t in read_context(args.context)) if args.context else ()
     video = audio = None
@@ -98,8 +174,11 @@ def run(args: argparse.Namespace) -> int:
     sample = Sample(id=Path(args.path).name if args.path else "text", text=args.text, context=ctx,
                     speaker=args.speaker, video=video, audio=audio)
     log = (lambda m: None) if args.json else (lambda m: print(m))
-    agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log)
-    [pred] = agent.predict([sample], label_set=labels, explain=args.explain or args.json)
+    if args.agents == "neural":
+        agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log)
+        [pred] = agent.predict([sample], label_set=labels, explain=args.explain or args.json)
+    else:
+        pred = _llm_predict(args, sample, labels, log)
     if args.json:
         d = pred.to_dict(with_trace=True)
         print(json.dumps(d, indent=2, ensure_ascii=False))
