@@ -45,7 +45,7 @@ class LLMAgentConfig:
     context_turns: int = 3
     planner_tokens: int = 32
     filter_tokens: int = 48
-    generator_tokens: int = 80
+    generator_tokens: int = 60
     temperature: float = 0.0
     seed: int | None = 0
     max_words: int = 3

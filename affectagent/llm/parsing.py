@@ -12,6 +12,7 @@ with prose around the fields, with labels outside the allowed set, or stop early
 ``fallback`` holds the reasons joined with "; " (``None`` = the output was used as given, up to synonym mapping):
   empty_output, no_fields, truncated (only when it cost a field), missing:<field>, label_not_allowed:<word>,
   label_from_prose:<label>, default_label:<label>, confusion_same_as_support, counter_same_valence,
+  counter_from_label:<label>, invalid_counter:<word>,
   invalid_sentiment:<word>, missing_decisions:<i,j>, unknown_index:<i>, conflicting:<i>.
 """
 from __future__ import annotations
@@ -54,6 +55,7 @@ _KEY_ALIASES: Mapping[str, str] = {
     "confusion": "confusion", "confusing": "confusion", "confusable": "confusion", "alternative": "confusion",
     "confusing_label": "confusion", "confusion_label": "confusion",
     "counter": "counter", "countering": "counter", "counter_sentiment": "counter", "opposite": "counter",
+    "opposite_sentiment": "counter",
     # generator
     "label": "label", "emotion": "label", "answer": "label", "final": "label", "final_label": "label",
     "prediction": "label", "emotion_label": "label",
@@ -310,6 +312,10 @@ def parse_plan(text: str, *, allowed: Sequence[str], truncated: bool = False) ->
             counter = default_counter(support)
             if counter is not None:
                 issues.add(f"invalid_counter:{w[:20]}")
+        elif normalise_label(head, CANONICAL_EMOTIONS) and valence(normalise_label(head, CANONICAL_EMOTIONS)):
+            lab = normalise_label(head, CANONICAL_EMOTIONS)  # an emotion instead of a sentiment: use its valence
+            issues.add(f"counter_from_label:{lab}")
+            counter = EMOTION_SENTIMENT[lab]
         else:
             issues.add(f"invalid_counter:{w[:20]}")
             counter = default_counter(support)
@@ -328,11 +334,16 @@ _DECISION_WORDS: Mapping[str, bool] = {
 }
 _DECISION = "|".join(sorted(_DECISION_WORDS, key=len, reverse=True))
 _NUM_DECISION = re.compile(rf"(?<![\d.])(\d{{1,3}})[\"'\]\s]*(?:[:.)=\-]|->|=>)?[\s\"'*]*({_DECISION})\b", re.I)
+_KEEP_NONE = re.compile(r"\bkeep[\"'*]*\s*[:=]\s*(?:none|nothing|\[\s*\])", re.I)
 _GROUP_DECISION = re.compile(rf"\b({_DECISION})[\"'*]*\s*[:=]\s*\[?\s*((?:\d{{1,3}}\s*(?:,|\band\b)?\s*)+)", re.I)
 
 
 def parse_filter(text: str, *, n: int, truncated: bool = False) -> FilterParse:
-    """Filter output -> keep flags for candidates 1..n. Undecided candidates are kept (the filter-bypass default)."""
+    """Filter output -> keep flags for candidates 1..n.
+
+    Two layouts: a keep list ("keep: 2, 5" or "keep: none"; every number not listed is dropped, as asked) or one
+    decision per number ("1: keep", "2: drop"; undecided numbers are kept — the filter-bypass default — and recorded).
+    """
     if n < 0:
         raise ValueError("n must be >= 0")
     issues = _Issues("filter", text or "")
@@ -352,13 +363,19 @@ def parse_filter(text: str, *, n: int, truncated: bool = False) -> FilterParse:
         elif i not in decisions:
             decisions[i] = keep
 
+    listed: set[bool] = set()
     for m in _GROUP_DECISION.finditer(body):
         flag = _DECISION_WORDS[m.group(1).lower()]
+        listed.add(flag)
         for num in re.findall(r"\d{1,3}", m.group(2)):
             put(int(num), flag)
-    if not decisions:
+    keep_none = _KEEP_NONE.search(body) is not None
+    if not decisions and not keep_none:
         for m in _NUM_DECISION.finditer(body):
             put(int(m.group(1)), _DECISION_WORDS[m.group(2).lower()])
+    elif listed == {True} or keep_none:  # a keep list: the numbers it does not name are dropped
+        for i in range(1, n + 1):
+            decisions.setdefault(i, False)
     if not decisions:
         issues.add("no_fields")
     missing = [i for i in range(1, n + 1) if i not in decisions]

@@ -2,7 +2,8 @@
 
 * planner   : reads the cues, names a supportive hypothesis label, a confusable alternative label and the counter
               sentiment (the three query groups the retriever runs).
-* filter    : reads the cues and numbered knowledge-base candidates (label + text), decides keep/drop per number.
+* filter    : reads the cues and numbered knowledge-base candidates (label + text), lists the numbers to keep (the
+              others are dropped): one keep/drop decision per number.
 * generator : reads the cues and the kept evidence, answers one label from the allowed set, 1-3 open-vocabulary
               emotion words, the sentiment and a one-sentence rationale.
 
@@ -54,7 +55,7 @@ def planner_messages(*, cues: CueText, labels: Sequence[str]) -> list[ChatMessag
         "Answer with exactly three lines:\n"
         "support: <the most likely label for the target utterance>\n"
         "confusion: <a different label it could be mistaken for>\n"
-        "counter: <positive or negative, the sentiment opposite to the support label>"
+        "counter sentiment: <positive or negative, opposite to the support label's sentiment>"
     )
     return [ChatMessage("system", system), ChatMessage("user", cues.render())]
 
@@ -65,7 +66,7 @@ def filter_messages(*, cues: CueText, candidates: Sequence[Candidate], hypothesi
     system = (
         "You check labelled examples retrieved for an emotion decision. Keep an example if it helps decide the "
         "target utterance's emotion (a similar situation, or a close contrast); drop it if it is unrelated.\n"
-        "Answer one line per example, e.g.:\n1: keep\n2: drop"
+        "Answer with one line:\nkeep: <numbers of the examples to keep, comma-separated, or none>"
     )
     hyp = f"\nCurrent hypothesis: {hypothesis}" if hypothesis else ""
     user = f"{cues.render()}{hyp}\n\nExamples:\n{render_candidates(candidates)}"
@@ -75,12 +76,12 @@ def filter_messages(*, cues: CueText, candidates: Sequence[Candidate], hypothesi
 def generator_messages(*, cues: CueText, labels: Sequence[str], evidence: Sequence[Candidate]) -> list[ChatMessage]:
     system = (
         "You recognise the emotion of the target utterance in a conversation. "
-        f"Allowed labels: {_labels(labels)}.\n"
+        f"Allowed labels: {_labels(labels)}. Choose neutral unless the words or cues show a clear emotion.\n"
         "Answer with exactly four lines:\n"
         "label: <one allowed label>\n"
         "emotions: <1 to 3 emotion words, comma-separated>\n"
         "sentiment: <positive, negative or neutral>\n"
-        "rationale: <one short sentence>"
+        "rationale: <one sentence of at most 15 words>"
     )
     user = cues.render()
     if evidence:

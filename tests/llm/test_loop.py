@@ -79,7 +79,7 @@ def test_full_loop_plans_retrieves_three_groups_filters_and_generates(agent, dev
 
 
 def test_full_loop_with_a_broken_planner_falls_back_to_a_plain_query(agent, dev, caplog):
-    b = ScriptedBackend({"planner": "", "filter": "keep: 1", "generator": "label: ???"})
+    b = ScriptedBackend({"planner": "", "filter": "1: keep", "generator": "label: ???"})
     [p] = _llm(agent, b, "full", top_k=2).predict(dev[:1], label_set=MELD)
     assert p.trace["queries"]["plain"] and {c["kind"] for c in p.trace["candidates"]} == {"plain"}
     fb = p.trace["fallbacks"]

@@ -129,6 +129,13 @@ def test_plan_neutral_valence_hypothesis_may_pick_a_side_or_any():
     assert p.counter_sentiment == "negative" and "invalid_counter:any" in p.fallback
 
 
+def test_plan_counter_given_as_an_emotion_uses_its_valence():
+    p = parse_plan("support: neutral\nconfusion: surprise\ncounter sentiment: anger", allowed=MELD)
+    assert p.counter_sentiment == "negative" and p.fallback == "counter_from_label:angry"
+    p = parse_plan("support: happy\nconfusion: surprise\ncounter: joy", allowed=MELD)
+    assert p.counter_sentiment == "negative" and "counter_same_valence" in p.fallback
+
+
 def test_plan_missing_and_invalid_fields():
     p = parse_plan("support: fear", allowed=MELD)
     assert p.support == "fear" and p.confusion is None and p.counter_sentiment == "positive"
@@ -153,6 +160,15 @@ def test_plan_prose_only_and_empty(caplog):
 def test_filter_line_per_number(caplog):
     f = parse_filter("1: keep\n2: drop\n3: keep", n=3)
     assert f.keep == (True, False, True) and f.decided == (1, 2, 3) and f.fallback is None and not _warned(caplog)
+
+
+def test_filter_keep_list_drops_the_unlisted(caplog):
+    f = parse_filter("keep: 2, 5", n=6)
+    assert f.keep == (False, True, False, False, True, False) and f.decided == (1, 2, 3, 4, 5, 6) and f.fallback is None
+    assert parse_filter("Keep: none", n=3).keep == (False, False, False)
+    assert parse_filter('{"keep": []}', n=2).keep == (False, False)
+    assert parse_filter("**Keep**: 1 and 3.", n=3).keep == (True, False, True)
+    assert not _warned(caplog)
 
 
 def test_filter_other_layouts():
