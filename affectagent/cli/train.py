@@ -45,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--critic-lr", type=float, default=1e-3)
     m.add_argument("--clip", type=float, default=0.2, help="PPO clip epsilon")
     m.add_argument("--kl-coef", type=float, default=0.05, help="KL penalty to the SFT reference")
+    m.add_argument("--dist-kl-coef", type=float, default=0.0,
+                   help="exact KL of the planner/generator label distributions to the SFT reference (loss term)")
     m.add_argument("--entropy-coef", type=float, default=0.005)
     m.add_argument("--gamma", type=float, default=0.99)
     m.add_argument("--lam", type=float, default=0.95)
@@ -108,7 +110,7 @@ def run_mappo(args: argparse.Namespace) -> int:
     try:
         cfg = MAPPOConfig(steps=args.steps, rollout_size=args.rollout_size, ppo_epochs=args.ppo_epochs,
                           minibatch=args.minibatch, lr=args.lr, critic_lr=args.critic_lr, clip_eps=args.clip,
-                          kl_coef=args.kl_coef, entropy_coef=args.entropy_coef, gamma=args.gamma, lam=args.lam,
+                          kl_coef=args.kl_coef, dist_kl_coef=args.dist_kl_coef, entropy_coef=args.entropy_coef, gamma=args.gamma, lam=args.lam,
                           reward=args.reward, eval_every=args.eval_every, save_every=args.save_every,
                           max_minutes=args.minutes, seed=args.seed, pipeline=PipelineConfig.variant(args.variant))
     except ValueError as exc:

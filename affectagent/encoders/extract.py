@@ -11,6 +11,8 @@ modality is marked missing in ``Features.mask`` and the reason is written to ``F
 """
 from __future__ import annotations
 
+import hashlib
+
 import time
 import warnings
 from contextlib import contextmanager
@@ -213,27 +215,41 @@ def _visual_stage(path: Path, digest: str, cfg: ExtractConfig, cache: FeatureCac
     return face_seq, arrays.get("visual_emb")
 
 
-def _image_stage(image: np.ndarray, cfg: ExtractConfig, run: _Run) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """A single face image (e.g. FER2013 48×48 crop): face features via ``encode_crops``, scene via the visual encoder."""
+def _image_stage(image: np.ndarray, cfg: ExtractConfig, cache: FeatureCache,
+                 run: _Run) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A single face image (e.g. FER2013 48×48 crop): face features via ``encode_crops``, scene via the visual encoder.
+    Cached like a video, keyed by the image's pixels (dtype, shape and bytes)."""
     face = _build_optional("face", cfg.face_encoder, run)
     visual = _build_optional("visual", cfg.visual_encoder, run)
     if face is None and visual is None:
         run.info["visual_error"] = "; ".join(run.info.pop("visual_errors"))
         return None, None
-    img = np.asarray(image)
-    rgb = np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
-    face_seq = visual_emb = None
+    img = np.ascontiguousarray(image)
     run.info["n_frames"] = 1
     if face is not None:
         run.info["encoders"]["face"] = _tag(face.info)
-        with run.timed("face"):
-            face_seq = np.asarray(face.encode_crops([img]), np.float32)
-        run.info["n_face_frames"] = len(face_seq)
     if visual is not None:
         run.info["encoders"]["visual"] = _tag(visual.info)
-        with run.timed("visual"):
-            visual_emb = np.asarray(visual.encode_frames([rgb]), np.float32)
-    return face_seq, visual_emb
+    digest = hashlib.sha256(f"{img.dtype}|{img.shape}|".encode() + img.tobytes()).hexdigest()
+    key = make_key("image", digest, _tag(face.info) if face else None, _tag(visual.info) if visual else None)
+    hit = cache.get("visual", key)
+    if hit is not None:
+        arrays, _ = hit
+        run.info["cached"].append("visual")
+    else:
+        rgb = np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
+        arrays = {}
+        if face is not None:
+            with run.timed("face"):
+                arrays["face_seq"] = np.asarray(face.encode_crops([img]), np.float32)
+        if visual is not None:
+            with run.timed("visual"):
+                arrays["visual_emb"] = np.asarray(visual.encode_frames([rgb]), np.float32)
+        cache.put("visual", key, arrays, {"n_frames": 1, "image": True})
+    face_seq = arrays.get("face_seq")
+    if face_seq is not None:
+        run.info["n_face_frames"] = len(face_seq)
+    return face_seq, arrays.get("visual_emb")
 
 
 # ---------------------------------------------------------------- public API
@@ -341,7 +357,7 @@ def extract(sample: Sample, *, config: ExtractConfig | None = None, cache: Featu
         else:
             run.note(f"visual: missing (no video stream in {video_path.name})")  # type: ignore[union-attr]
     elif sample.image is not None:
-        face_seq, visual_emb = _image_stage(sample.image, cfg, run)
+        face_seq, visual_emb = _image_stage(sample.image, cfg, cache, run)
 
     mask = ModalityMask(text=text_emb is not None, audio=audio_enc is not None,
                         visual=face_seq is not None or visual_emb is not None)

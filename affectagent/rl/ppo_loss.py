@@ -80,3 +80,14 @@ def mappo_loss(*, logp_new: torch.Tensor, logp_old: torch.Tensor, advantages: to
     total = l_actor + value_coef * l_critic - entropy_coef * l_ent
     return MAPPOLoss(total=total, actor=l_actor, critic=l_critic, entropy=l_ent,
                      clip_fraction=pooled.clip_fraction, approx_kl=pooled.approx_kl)
+
+
+def categorical_kl(*, p_ref: torch.Tensor, logp: torch.Tensor) -> torch.Tensor:
+    """Exact KL(π_ref ‖ π) per row of two categorical distributions over the same support: (B, C) → (B,).
+
+    For the agents with small discrete action spaces (planner, generator) this is a low-variance alternative to the
+    sampled per-step estimate: it keeps the whole distribution (and so the open-vocabulary set read from it) near
+    the SFT reference, not just the probability of the sampled action. Entries with p_ref = 0 contribute nothing."""
+    pos = p_ref > 0
+    terms = torch.where(pos, p_ref * (torch.log(p_ref.clamp_min(1e-30)) - logp), torch.zeros_like(p_ref))
+    return terms.sum(-1)

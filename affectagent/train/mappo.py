@@ -33,7 +33,7 @@ from ..agents.critic import Critic, episode_stats
 from ..evidence_memo import MemoEvidenceSource
 from ..pipeline import AffectAgentPipeline, BatchRun, EncodedInput, PipelineConfig
 from ..rl.buffer import ROLES, Rollout
-from ..rl.ppo_loss import mappo_loss
+from ..rl.ppo_loss import categorical_kl, mappo_loss
 from ..rl.rewards import agent_rewards, marginal_weighted_f1, set_f1
 from ..schema import CANONICAL_EMOTIONS
 from .sft import EncodedCorpus
@@ -43,7 +43,8 @@ from .sft import EncodedCorpus
 class MAPPOConfig:
     """steps: PPO iterations; rollout_size: episodes per iteration; ppo_epochs × minibatch: update passes;
     lr / critic_lr: AdamW rates; clip_eps / value_clip_eps: PPO clipping; value_coef β; entropy_coef; kl_coef η (KL to
-    the frozen SFT reference); gamma / lam: GAE over the three agent steps; moe_aux: MB-MoE balance-loss weight;
+    the frozen SFT reference, sampled per step in the reward); dist_kl_coef: weight of the exact KL(π_ref ‖ π) of the
+    planner's and generator's whole label distributions added to the loss (keeps calibration); gamma / lam: GAE over the three agent steps; moe_aux: MB-MoE balance-loss weight;
     reward: "sample" (per-sample F1, the paper) or "batch" (each episode's marginal contribution to the batch's
     weighted F1, ``rl.rewards.marginal_weighted_f1``); eval_every: dev evaluation period in steps (0 = only at the end); max_minutes: wall-clock
     budget (stops cleanly, checkpoint written)."""
@@ -63,6 +64,7 @@ class MAPPOConfig:
     gamma: float = 0.99
     lam: float = 0.95
     moe_aux: float = 0.01
+    dist_kl_coef: float = 0.0
     reward: str = "sample"
     eval_every: int = 20
     save_every: int = 10
@@ -161,8 +163,11 @@ def collect_rollout(
     env = {"plans": run.plans, "evidence": run.evidence, "perceptual": run.perceptual, "row": list(range(len(inputs)))}
     over = dict(plans_override=run.plans, evidence_override=run.evidence, perceptual_override=run.perceptual)
     acts = _actions(run)
-    ref_pipe = replace(pipe, actor=ref)
-    logp_ref = step_log_probs(ref_pipe.run(inputs, actions=acts, **over))
+    ref_run = replace(pipe, actor=ref).run(inputs, actions=acts, **over)
+    logp_ref = step_log_probs(ref_run)
+    env["ref_gen"] = list(ref_run.gen.probs)
+    if ref_run.plan is not None:
+        env["ref_plan"] = list(ref_run.plan.probs)
     logp_old = step_log_probs(run)
     active = active_steps(run)
     values = critic_values(critic, run)
@@ -213,6 +218,13 @@ def ppo_update(*, pipe: AffectAgentPipeline, critic: Critic, rollout: Rollout, i
                               active=mb.active, clip_eps=config.clip_eps, value_clip_eps=config.value_clip_eps,
                               value_coef=config.value_coef, entropy_coef=config.entropy_coef)
             total = loss.total + config.moe_aux * run.fused.aux_loss
+            if config.dist_kl_coef > 0:
+                dkl = categorical_kl(p_ref=torch.stack(mb.env["ref_gen"]), logp=run.gen.probs.clamp_min(1e-30).log()).mean()
+                if run.plan is not None and "ref_plan" in mb.env:
+                    dkl = dkl + categorical_kl(p_ref=torch.stack(mb.env["ref_plan"]),
+                                               logp=run.plan.probs.clamp_min(1e-30).log()).mean()
+                total = total + config.dist_kl_coef * dkl
+                sums["dist_kl"] = sums.get("dist_kl", 0.0) + float(dkl.detach())
             actor_opt.zero_grad()
             critic_opt.zero_grad()
             total.backward()
@@ -268,13 +280,13 @@ def batch_indices(n: int, size: int, *, seed: int, step: int) -> np.ndarray:
 
 def train_mappo(
     corpus: EncodedCorpus, *, init: SharedActor, pipe: AffectAgentPipeline, config: MAPPOConfig, state_path: Path,
-    evaluate: Callable[[AffectAgentPipeline], dict[str, float]] | None = None,
+    evaluate: Callable[[AffectAgentPipeline, int], dict[str, float]] | None = None,
     log: Callable[[dict[str, Any]], None] | None = None, on_save: Callable[[SharedActor, Critic, list], None] | None = None,
     progress: bool = True, resume: bool = True,
 ) -> MAPPOResult:
     """Fine-tune ``pipe.actor`` (a copy of ``init``, the frozen reference) with MAPPO on ``corpus``.
 
-    ``evaluate(pipe)`` returns dev metrics (logged every ``eval_every`` steps and at the end); ``log(row)`` receives
+    ``evaluate(pipe, step)`` returns dev metrics (logged every ``eval_every`` steps and at the end); ``log(row)`` receives
     every step's and every evaluation's record; ``on_save(actor, critic, history)`` writes the user-facing checkpoint.
     ``state_path`` holds the resumable state; an existing one is resumed when ``resume``."""
     torch.manual_seed(config.seed)
@@ -307,7 +319,7 @@ def train_mappo(
     def run_eval(step: int) -> None:
         if evaluate is None:
             return
-        row = {"step": step, "kind": "dev", **evaluate(pipe)}
+        row = {"step": step, "kind": "dev", **evaluate(pipe, step)}
         history.append(row)
         emit(row)
 

@@ -4,6 +4,8 @@
     affectagent train mappo --dataset meld --init affectagent/assets/default/agents.pt --out runs/mappo --minutes 15
 
 Killing the run and starting the same command again resumes from ``OUT/mappo_state.pt`` (``--fresh`` starts over).
+``OUT/agents.pt`` is the last step's policy; ``OUT/best.pt`` the one with the best dev weighted-F1 among the periodic
+evaluations (selected on dev, so its dev score is optimistic).
 """
 from __future__ import annotations
 
@@ -105,31 +107,50 @@ def run_mappo_recipe(config: MAPPORecipeConfig, *, out: str | Path, data_root: s
         dev = encode_corpus(dev_samples, dataset=name, cache=cache, progress=progress,
                             encoding=replace(agent.encoding, exclude_related=(name, split) in trained))
 
-        def evaluate(pipe) -> dict[str, float]:
+        def evaluate(pipe, step: int) -> dict[str, float]:
             preds = run_inference(pipe, dev.inputs)
             m = score_predictions(dev_samples, preds, dataset=name)
-            log(f"dev {name}:{split}: weighted-F1 {m['weighted_f1']:.4f}, HIT {m['hit'] if m['hit'] is None else round(m['hit'], 4)}")
+            log(f"dev {name}:{split} at step {step}: weighted-F1 {m['weighted_f1']:.4f}, "
+                f"HIT {m['hit'] if m['hit'] is None else round(m['hit'], 4)}")
+            if m["weighted_f1"] > best["wf1"]:
+                best.update(wf1=m["weighted_f1"], step=step)
+                save_checkpoint(pipe.actor, None, [], out / "best.pt",
+                                extra={"selected_by": f"{name}:{split} weighted-F1", "selected_step": step,
+                                       "selected_value": m["weighted_f1"]})
             return {"dev_weighted_f1": m["weighted_f1"], "dev_macro_f1": m["macro_f1"],
                     "dev_hit": m["hit"] if m["hit"] is not None else float("nan")}
 
+    best = {"wf1": -1.0, "step": -1}
+    if log_path.is_file():  # a resumed run keeps the best so far
+        for ln in log_path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(ln)
+            if row.get("kind") == "dev" and row.get("dev_weighted_f1", -1) > best["wf1"]:
+                best.update(wf1=row["dev_weighted_f1"], step=row["step"])
     kb_src = agent.kb_path
     if kb_src is not None and kb_src.resolve() != (out / "kb").resolve():
         _link_tree(kb_src, out / "kb")
     ckpt_path = out / "agents.pt"
     t0 = time.time()
 
-    def on_save(actor, critic, history: list[dict[str, Any]]) -> None:
+    def save_checkpoint(actor, critic, history: list[dict[str, Any]], path: Path, extra: dict | None = None) -> None:
         prov = {k: v for k, v in init_ckpt.provenance.items() if k not in ("history", "command", "saved_at")}
         prov.update(recipe="mappo", init=str(config.init), init_recipe=init_ckpt.provenance.get("recipe"),
                     rollout_corpora=[asdict(c) for c in config.corpora],
                     mappo=json.loads(json.dumps(asdict(config.mappo), default=str)), history=history,
-                    train_seconds=round(time.time() - t0, 1), command=command)
+                    train_seconds=round(time.time() - t0, 1), command=command, **(extra or {}))
+        critic_state = None if critic is None else {k: v.detach().clone() for k, v in critic.state_dict().items()}
         AgentCheckpoint(actor=actor, norm=init_ckpt.norm, encoders=init_ckpt.encoders, provenance=prov,
-                        critic_state={k: v.detach().clone() for k, v in critic.state_dict().items()}).save(ckpt_path)
+                        critic_state=critic_state).save(path)
+
+    def on_save(actor, critic, history: list[dict[str, Any]]) -> None:
+        save_checkpoint(actor, critic, history, ckpt_path)
 
     pipe = replace(agent.pipeline, actor=copy.deepcopy(init_ckpt.actor))
     result = train_mappo(corpus, init=init_ckpt.actor, pipe=pipe, config=config.mappo, state_path=state_path,
                          evaluate=evaluate, log=jsonl_logger(log_path, tensorboard_dir=tb_dir if config.tensorboard else None),
                          on_save=on_save, progress=progress, resume=resume)
     log(f"MAPPO stopped after {result.steps_done} steps ({result.stopped}); saved {ckpt_path} (log: {log_path})")
+    if best["step"] >= 0:
+        log(f"best dev weighted-F1 {best['wf1']:.4f} at step {best['step']}: {out / 'best.pt'} "
+            "(selected on dev: report it as tuned on dev)")
     return ckpt_path

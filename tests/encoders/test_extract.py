@@ -118,3 +118,10 @@ def test_face_image_sample_goes_through_the_face_registry(cache):
     f = extract(Sample(id="fer0", image=img), cache=cache)
     assert f.mask.visual and f.face_seq.shape == (1, face.info.dim)
     assert f.info["n_face_frames"] == 1 and "face" in f.info["encoders"]
+    # the second extraction of the same pixels is served from the cache with identical features
+    again = extract(Sample(id="fer0-copy", image=img.copy()), cache=cache)
+    assert "visual" in again.info["cached"] and "visual" not in f.info["cached"]
+    assert np.array_equal(again.face_seq, f.face_seq) and np.array_equal(again.visual_emb, f.visual_emb)
+    # different pixels are a different entry
+    other = extract(Sample(id="fer0-flip", image=img[:, ::-1].copy()), cache=cache)
+    assert "visual" not in other.info["cached"]

@@ -66,3 +66,14 @@ def test_mappo_loss_sums_per_agent_surrogates_and_masks_inactive_agents():
     assert out.critic.item() == pytest.approx(1.0)
     assert out.total.item() == pytest.approx(actor + 0.5 * 1.0 - 0.1 * entropy)
     assert out.clip_fraction.item() == 0
+
+
+def test_categorical_kl_hand_value_and_zero_support():
+    from affectagent.rl.ppo_loss import categorical_kl
+
+    p_ref = torch.tensor([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0]])
+    p = torch.tensor([[0.25, 0.75, 0.0], [1.0, 0.0, 0.0]])
+    kl = categorical_kl(p_ref=p_ref, logp=torch.log(p.clamp_min(1e-30)))
+    assert kl[0].item() == pytest.approx(0.5 * math.log(2) + 0.5 * math.log(0.5 / 0.75))
+    assert kl[1].item() == pytest.approx(0.0)
+    assert torch.all(categorical_kl(p_ref=p, logp=torch.log(p.clamp_min(1e-30))).abs() < 1e-6)

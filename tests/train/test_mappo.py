@@ -65,7 +65,7 @@ def test_twenty_steps_change_every_role_and_write_a_checkpoint(tmp_path):
     rows = []
     res = train_mappo(corpus, init=init, pipe=pipe, config=_cfg(20), state_path=tmp_path / "state.pt",
                       log=rows.append, progress=False,
-                      evaluate=lambda p: {"dev_acc": 0.0})
+                      evaluate=lambda p, step: {"dev_acc": 0.0})
     assert res.steps_done == 20 and res.stopped == "steps"
     changed = {k.split(".")[0] for k, v in res.actor.state_dict().items() if not torch.equal(v, before[k])}
     assert {"plan_head", "filter_head", "gen_head", "raaf_audio", "moe"} <= changed
@@ -134,6 +134,11 @@ def test_cli_recipe_on_a_tiny_real_checkpoint(tiny_checkpoint, tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(new.actor.state_dict().values(), old.actor.state_dict().values()))
     agent = AffectAgent.load(out / "agents.pt", log=lambda m: None)
     assert agent.kb_path == out / "kb"
+    best = AgentCheckpoint.load(out / "best.pt")
+    dev_rows = [x for x in rows if x["kind"] == "dev"]
+    top = max(dev_rows, key=lambda x: x["dev_weighted_f1"])
+    assert best.provenance["selected_step"] == top["step"]
+    assert best.provenance["selected_value"] == top["dev_weighted_f1"]
     [pred] = agent.predict_texts(["I can't believe you did that to me!"], label_set=("angry", "happy", "neutral"))
     assert pred.label in ("angry", "happy", "neutral")
     # the same command again resumes (nothing left to do) and keeps the log consistent

@@ -1,0 +1,1 @@
+"""Controlled studies (paired tri-modal episodes for the missing-modality experiments)."""
