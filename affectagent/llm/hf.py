@@ -187,7 +187,7 @@ class HFBackend:
             output_scores=True,
             return_dict_in_generate=True,
         )
-        input_ids = torch.tensor([list(prompt_ids)], dtype=torch.long)
+        input_ids = torch.tensor([list(prompt_ids)], dtype=torch.long, device=policy.device)
         rng = torch.random.fork_rng(devices=[]) if seed is not None else contextlib.nullcontext()
         with self._lock, _torch_threads(self.num_threads), rng, torch.inference_mode():
             if seed is not None:
