@@ -159,9 +159,13 @@ def build_observation(
             fseq[i], flen[i] = _seq(f.face_seq, spec.max_fseq, spec.face_dim, norm, "fseq")
         if f.visual_emb is not None:
             visual[i], on["visual"][i] = norm.apply("visual", np.asarray(f.visual_emb, np.float32)), True
+    # Trim the padding to the batch's longest sequence (≥ 1): a text-only batch then carries 1-token audio / face
+    # sequences instead of max_aseq / max_fseq zeros (every consumer masks padding, so results do not change).
+    ta, tf = max(int(alen.max(initial=0)), 1), max(int(flen.max(initial=0)), 1)
+    aseq, fseq = np.ascontiguousarray(aseq[:, :ta]), np.ascontiguousarray(fseq[:, :tf])
     t = torch.from_numpy
-    ar_a = torch.arange(spec.max_aseq).unsqueeze(0)
-    ar_f = torch.arange(spec.max_fseq).unsqueeze(0)
+    ar_a = torch.arange(ta).unsqueeze(0)
+    ar_f = torch.arange(tf).unsqueeze(0)
     return Observation(
         text=t(text), text_on=t(on["text"]), ctx=t(ctx), ctx_on=t(on["ctx"]),
         audio=t(audio), audio_on=t(on["audio"]), aseq=t(aseq), aseq_mask=ar_a < t(alen).unsqueeze(1),

@@ -60,3 +60,40 @@ def test_evidence_vote_weights_by_similarity():
     assert torch.allclose(vote.sum(-1), torch.ones(3))
     none = _actor().evidence_vote(ev, torch.zeros_like(ev.mask))
     assert torch.all(none == 0)
+
+
+def test_sequence_padding_is_trimmed_and_does_not_change_outputs():
+    """A batch pads audio / face sequences only to its longest member; a longer neighbour in the batch (more
+    padding for everyone else) leaves every other sample's state, fusion and logits unchanged."""
+    import numpy as np
+
+    from affectagent.agents.observation import FeatureNorm, build_observation
+    from affectagent.schema import Features, ModalityMask
+
+    rng = np.random.default_rng(0)
+
+    def feat(ta, tv):
+        return Features(text_emb=rng.normal(size=8).astype(np.float32), audio_emb=rng.normal(size=6).astype(np.float32),
+                        audio_seq=rng.normal(size=(ta, 5)).astype(np.float32),
+                        face_seq=rng.normal(size=(tv, 7)).astype(np.float32),
+                        mask=ModalityMask(text=True, audio=True, visual=True))
+
+    short = [feat(2, 1), feat(3, 2)]
+    long = feat(SPEC.max_aseq + 5, SPEC.max_fseq + 3)
+    labels = [("happy", "sad")] * 3
+    obs_short = build_observation(short, ctx_embs=[None] * 2, label_sets=labels[:2], spec=SPEC, norm=FeatureNorm())
+    obs_mixed = build_observation(short + [long], ctx_embs=[None] * 3, label_sets=labels, spec=SPEC, norm=FeatureNorm())
+    assert obs_short.aseq.shape[1] == 3 and obs_short.fseq.shape[1] == 2
+    assert obs_mixed.aseq.shape[1] == SPEC.max_aseq and obs_mixed.fseq.shape[1] == SPEC.max_fseq
+    _, _, perc = random_batch(b=3)
+    actor = _actor()
+    with torch.no_grad():
+        h1, h2 = actor.state(obs_short), actor.state(obs_mixed)[:2]
+        assert torch.allclose(h1, h2, atol=1e-5)
+        from affectagent.agents.observation import PerceptualBatch
+
+        sub = PerceptualBatch(audio=perc.audio[:2], audio_mask=perc.audio_mask[:2], visual=perc.visual[:2],
+                              visual_mask=perc.visual_mask[:2])
+        f1, f2 = actor.fuse(obs_short, sub), actor.fuse(obs_mixed, perc)
+        assert torch.allclose(f1.audio, f2.audio[:2], atol=1e-5) and torch.allclose(f1.visual, f2.visual[:2], atol=1e-5)
+        assert torch.allclose(f1.routing, f2.routing[:2], atol=1e-5)
