@@ -11,7 +11,6 @@ only for the duration of each call (restored afterwards). Nothing changes global
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from dataclasses import dataclass

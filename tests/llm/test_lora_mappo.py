@@ -74,6 +74,7 @@ def prompts():
     return meld_prompts("train", limit=40, data_root=str(root))
 
 
+@pytest.mark.slow
 def test_a_few_cpu_steps_change_the_adapter_and_save_load(prompts, tmp_path):
     cfg = LoRAMAPPOConfig(batch_size=2, max_tokens=4, ppo_epochs=2, lr=5e-4, seed=1)
     policy = LoRAPolicy(cfg)
