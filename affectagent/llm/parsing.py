@@ -70,6 +70,7 @@ _FENCE = re.compile(r"```[a-zA-Z]*")
 _LINE_KV = re.compile(r"^[\s>*#\-\d.)]*[*_\"']*(?P<key>[A-Za-z][A-Za-z _-]{0,30}?)[*_\"']*\s*[:=]\s*(?P<value>.*)$")
 _INLINE_KV = re.compile(r"[\"']?(?P<key>[A-Za-z][A-Za-z_ -]{0,30}?)[\"']?\s*:\s*"
                         r"(?P<value>\[[^\]]*\]?|\"[^\"\n]*\"?|'[^'\n]*'?|[^,\n}]*)")
+_NO_WORDS = frozenset({"none", "nothing", "n/a", "na", "no emotion", "no emotions", "null"})
 _WORD = re.compile(r"[a-z][a-z'-]*(?: [a-z][a-z'-]*)?")
 
 
@@ -393,7 +394,7 @@ def clean_emotion_words(words: Sequence[str], *, max_words: int) -> tuple[str, .
     for w in words:
         w = re.sub(r"\s+", " ", re.sub(r"[^a-z' -]", " ", str(w).lower())).strip(" -'")
         m = _WORD.fullmatch(w) if w else None
-        if m and w not in out:
+        if m and w not in out and w not in _NO_WORDS:
             out.append(w)
         if len(out) == max_words:
             break
@@ -438,7 +439,10 @@ def parse_generation(text: str, *, allowed: Sequence[str], default_label: str | 
     if "emotions" in fields:
         words = clean_emotion_words(_as_list(fields["emotions"]), max_words=max_words)
     if not words:
-        if fields:
+        given = fields.get("emotions")
+        said_none = given is not None and not clean_emotion_words(_as_list(given), max_words=1) and not any(
+            w.strip(" \"'") not in _NO_WORDS for w in _as_list(given) if w.strip(" \"'"))
+        if fields and not (said_none and label == "neutral"):  # "emotions: none" is the answer for neutral
             issues.add("missing:emotions")
         words = (label,)
     sentiment = None

@@ -27,6 +27,7 @@ class Candidate:
     label: str | None
     text: str
     kind: str = "plain"
+    score: float | None = None
 
 
 def _labels(labels: Sequence[str]) -> str:
@@ -41,11 +42,14 @@ def _clip(text: str, limit: int) -> str:
 
 
 def candidates_from(evidence: Sequence[Evidence], *, max_chars: int = 160) -> list[Candidate]:
-    return [Candidate(label=e.label, text=_clip(e.text, max_chars), kind=e.kind) for e in evidence]
+    return [Candidate(label=e.label, text=_clip(e.text, max_chars), kind=e.kind, score=float(e.score))
+            for e in evidence]
 
 
 def render_candidates(cands: Sequence[Candidate]) -> str:
-    return "\n".join(f"{i}. [{c.label or 'unlabelled'}] {c.text}" for i, c in enumerate(cands, 1))
+    """``N. [label, similarity] text`` lines numbered from 1 (similarity omitted when unknown)."""
+    return "\n".join(f"{i}. [{c.label or 'unlabelled'}{'' if c.score is None else f', {c.score:.2f}'}] {c.text}"
+                     for i, c in enumerate(cands, 1))
 
 
 def planner_messages(*, cues: CueText, labels: Sequence[str]) -> list[ChatMessage]:
@@ -64,9 +68,10 @@ def filter_messages(*, cues: CueText, candidates: Sequence[Candidate], hypothesi
     if not candidates:
         raise ValueError("the filter needs at least one candidate")
     system = (
-        "You check labelled examples retrieved for an emotion decision. Keep an example if it helps decide the "
-        "target utterance's emotion (a similar situation, or a close contrast); drop it if it is unrelated.\n"
-        "Answer with one line:\nkeep: <numbers of the examples to keep, comma-separated, or none>"
+        "You check labelled examples [label, similarity] retrieved for an emotion decision. Keep the examples "
+        "that best help decide the target utterance's emotion (same kind of situation, or a close contrast); drop "
+        "unrelated ones.\n"
+        "Answer with one line:\nkeep: <numbers of the most useful examples, at most 4, comma-separated>"
     )
     hyp = f"\nCurrent hypothesis: {hypothesis}" if hypothesis else ""
     user = f"{cues.render()}{hyp}\n\nExamples:\n{render_candidates(candidates)}"
@@ -76,7 +81,7 @@ def filter_messages(*, cues: CueText, candidates: Sequence[Candidate], hypothesi
 def generator_messages(*, cues: CueText, labels: Sequence[str], evidence: Sequence[Candidate]) -> list[ChatMessage]:
     system = (
         "You recognise the emotion of the target utterance in a conversation. "
-        f"Allowed labels: {_labels(labels)}. Choose neutral unless the words or cues show a clear emotion.\n"
+        f"Allowed labels: {_labels(labels)}.\n"
         "Answer with exactly four lines:\n"
         "label: <one allowed label>\n"
         "emotions: <1 to 3 emotion words, comma-separated>\n"
@@ -85,7 +90,7 @@ def generator_messages(*, cues: CueText, labels: Sequence[str], evidence: Sequen
     )
     user = cues.render()
     if evidence:
-        user += ("\n\nSimilar labelled examples from other conversations (they may or may not match):\n"
+        user += ("\n\nSimilar examples from other conversations [label, similarity] (they may or may not match):\n"
                  + render_candidates(evidence))
     return [ChatMessage("system", system), ChatMessage("user", user)]
 

@@ -78,6 +78,17 @@ def test_generation_missing_fields(caplog):
     assert _warned(caplog)
 
 
+def test_generation_no_emotion_words_is_fine_for_neutral_only():
+    g = parse_generation("label: neutral\nemotions: []\nsentiment: neutral\nrationale: plain question", allowed=MELD)
+    assert g.ov_words == ("neutral",) and g.fallback is None
+    g = parse_generation("label: neutral\nemotions: none\nsentiment: neutral\nrationale: x", allowed=MELD)
+    assert g.ov_words == ("neutral",) and g.fallback is None
+    g = parse_generation("label: sad\nemotions: []\nsentiment: negative\nrationale: x", allowed=MELD)
+    assert g.ov_words == ("sad",) and g.fallback == "missing:emotions"
+    g = parse_generation("label: neutral\nsentiment: neutral\nrationale: x", allowed=MELD)
+    assert g.fallback == "missing:emotions"
+
+
 def test_generation_invalid_sentiment_falls_back_to_label_valence():
     g = parse_generation("label: happy\nemotions: glad\nsentiment: bittersweet\nrationale: x", allowed=MELD)
     assert g.sentiment == "positive" and "invalid_sentiment:bittersweet" in g.fallback

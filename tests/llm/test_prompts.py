@@ -85,9 +85,10 @@ def test_filter_and_generator_number_candidates_with_labels():
     msgs = filter_messages(cues=_cues(), candidates=cands, hypothesis="angry")
     user = msgs[1].content
     assert "Current hypothesis: angry" in user
-    assert "1. [angry] I hate this so much" in user and "2. [happy] Great news!" in user and "3. [unlabelled] Hmm." in user
-    assert "keep: <numbers of the examples to keep" in msgs[0].content
+    assert "1. [angry, 0.90] I hate this so much" in user and "2. [happy, 0.50] Great news!" in user
+    assert "3. [unlabelled, 0.40] Hmm." in user
+    assert "keep: <numbers of the most useful examples, at most 4" in msgs[0].content
     gen = generator_messages(cues=_cues(), labels=MELD, evidence=cands[1:2])[1].content
-    assert "1. [happy] Great news!" in gen and "I hate" not in gen
+    assert "1. [happy, 0.50] Great news!" in gen and "I hate" not in gen
     with pytest.raises(ValueError):
         filter_messages(cues=_cues(), candidates=[], hypothesis=None)

@@ -47,7 +47,7 @@ def test_generator_uses_default_label_when_the_answer_is_unusable(caplog):
     gen, rec = LLMGenerator(b)(cues=CUES, labels=MELD, evidence=[], default_label="surprise")
     assert gen.label == "surprise" and not gen.label_given and "default_label:surprise" in rec.fallback
     assert rec.raw == "I cannot determine this."
-    assert "Similar labelled examples" not in b.calls[0][1][1].content
+    assert "Similar examples" not in b.calls[0][1][1].content
     b = ScriptedBackend({"generator": "label: joy\nemotions: thrilled\nsentiment: positive\nrationale: good news"})
     gen, rec = LLMGenerator(b, max_words=1)(cues=CUES, labels=MELD,
                                             evidence=[Candidate(label="happy", text="We won!")])
