@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--base-url", help="openai: endpoint base URL, e.g. http://127.0.0.1:8000/v1 "
                                       "(default $AFFECTAGENT_OPENAI_BASE_URL or $OPENAI_BASE_URL)")
     g.add_argument("--api-key", help="openai: API key (default $AFFECTAGENT_OPENAI_API_KEY or $OPENAI_API_KEY)")
-    g.add_argument("--max-tokens", type=int, default=60,
+    g.add_argument("--max-tokens", type=int, default=48,
                    help="LLM: output budget of the generator in tokens (planner 32, filter ~4 per candidate)")
     g.add_argument("--top-k", type=int, default=3, help="LLM: evidence items per query group (naive_rag: 3x plain)")
     p.set_defaults(func=run)

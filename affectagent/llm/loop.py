@@ -3,7 +3,8 @@
 Variants (the study's three rows; same backbone, same KB, same prompts for the generator):
   no_rag    : generator only (zero-shot on the cues).
   naive_rag : one plain similarity query, top 3·top_k candidates, no planner, no filter, then the generator.
-  full      : planner (support / confusion / counter) -> three query groups of top_k -> filter -> generator.
+  full      : planner (support / confusion / counter) -> three query groups of top_k, listed by rank across groups
+              (``retrieval.interleave_groups``) -> filter -> generator.
 
 Probabilities: an LLM answer is one label, so ``Prediction.probs`` is 1.0 on the parsed label and 0 elsewhere (not a
 calibrated distribution). Every role's prompt size, raw output, parse, fallback reason, tokens and seconds are in
@@ -27,7 +28,7 @@ from .backend import LLMBackend
 from .cues import CueText, render_cues
 from .parsing import GenerationParse
 from .prompts import candidates_from
-from .retrieval import retrieve_cognitive
+from .retrieval import interleave_groups, retrieve_cognitive
 from .roles import LLMFilter, LLMGenerator, LLMPlanner, RoleRecord, Sampling
 
 LLM_VARIANTS: tuple[str, ...] = ("no_rag", "naive_rag", "full")
@@ -45,7 +46,7 @@ class LLMAgentConfig:
     context_turns: int = 3
     planner_tokens: int = 32
     filter_tokens: int = 48
-    generator_tokens: int = 60
+    generator_tokens: int = 48
     temperature: float = 0.0
     seed: int | None = 0
     max_words: int = 3
@@ -148,8 +149,8 @@ class LLMAffectAgent:
         elif cfg.variant == "naive_rag":
             step.plan = QueryPlan(support=None, confusion=None, counter_sentiment=None, plain=True)
         if step.plan is not None and self.source is not None:
-            step.evidence = retrieve_cognitive(self.source, features=x.features, plan=step.plan, top_k=cfg.top_k,
-                                               exclude=x.exclude)
+            step.evidence = interleave_groups(retrieve_cognitive(self.source, features=x.features, plan=step.plan,
+                                                                 top_k=cfg.top_k, exclude=x.exclude))
         cands = candidates_from(step.evidence, max_chars=cfg.evidence_chars)
         step.keep = (True,) * len(cands)
         if cfg.variant == "full" and cands:

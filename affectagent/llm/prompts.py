@@ -86,7 +86,7 @@ def generator_messages(*, cues: CueText, labels: Sequence[str], evidence: Sequen
         "label: <one allowed label>\n"
         "emotions: <1 to 3 emotion words, comma-separated>\n"
         "sentiment: <positive, negative or neutral>\n"
-        "rationale: <one sentence of at most 15 words>"
+        "rationale: <one sentence of at most 12 words>"
     )
     user = cues.render()
     if evidence:

@@ -12,7 +12,7 @@ import numpy as np
 from ..kb.filters import EntryFilter
 from ..pipeline import QueryPlan, query_vector
 from ..retriever import KBEvidenceSource, kb_vector
-from ..schema import Evidence, Features, SENTIMENT_SIGN
+from ..schema import QUERY_KINDS, Evidence, Features, SENTIMENT_SIGN
 from .parsing import default_counter
 
 
@@ -33,3 +33,12 @@ def retrieve_cognitive(source: KBEvidenceSource, *, features: Features, plan: Qu
                         exclude_labels=frozenset({plan.support}))
     vec = kb_vector(modality, np.asarray(q, np.float32), source.norm)
     return out + source.kb.search(modality, vec, top_k, exclude_ids=exclude, where=where, kind="counter")[0]
+
+
+def interleave_groups(evidence: list[Evidence]) -> list[Evidence]:
+    """Order candidates by rank across the query groups (support 1, confusion 1, counter 1, support 2, ...), so that
+    the first numbers a model reads are the best item of every group, not one whole group. Plain lists are unchanged."""
+    groups = [[e for e in evidence if e.kind == k] for k in QUERY_KINDS]
+    rest = [e for e in evidence if e.kind not in QUERY_KINDS]
+    out = [g[i] for i in range(max((len(g) for g in groups), default=0)) for g in groups if i < len(g)]
+    return out + rest
