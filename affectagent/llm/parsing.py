@@ -377,6 +377,8 @@ def parse_filter(text: str, *, n: int, truncated: bool = False) -> FilterParse:
     elif listed == {True} or keep_none:  # a keep list: the numbers it does not name are dropped
         for i in range(1, n + 1):
             decisions.setdefault(i, False)
+        if truncated:  # the list may have been cut short
+            issues.add("truncated")
     if not decisions:
         issues.add("no_fields")
     missing = [i for i in range(1, n + 1) if i not in decisions]

@@ -180,6 +180,8 @@ def test_filter_keep_list_drops_the_unlisted(caplog):
     assert parse_filter('{"keep": []}', n=2).keep == (False, False)
     assert parse_filter("**Keep**: 1 and 3.", n=3).keep == (True, False, True)
     assert not _warned(caplog)
+    f = parse_filter("keep: 1, 2, 3, 4, 5, 6, 7, 8, 9, 1", n=12, truncated=True)
+    assert f.keep == (True,) * 9 + (False,) * 3 and f.fallback == "truncated" and _warned(caplog)
 
 
 def test_filter_other_layouts():
