@@ -11,6 +11,7 @@ output) so scores can be recomputed (``--rescore``) and an interrupted run resum
     python bench/llm_study.py --model qwen-0.5b --limit 10            # smoke run: first 10 of the same sample
     python bench/llm_study.py --backend openai --base-url http://127.0.0.1:8000/v1 --model NAME
     python bench/llm_study.py --model qwen-0.5b --rescore             # recompute the table from the JSONL files
+    python bench/llm_study.py --neural                                # the neural agents on the same sample
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from typing import Any, Sequence
 import numpy as np
 
 VARIANTS = ("no_rag", "naive_rag", "full")
+MELD_LABELS = ("neutral", "happy", "surprise", "angry", "sad", "disgust", "fear")  # canonical names of MELD's 7
 
 
 def study_sample(*, n: int, seed: int, data_root: str | None = None) -> list:
@@ -90,7 +92,7 @@ def print_table(results: dict[str, dict[str, Any]], *, title: str) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for v, r in results.items():
         print(f"| {v} | {r['n']} | {r['weighted_f1']:.4f} | {r['hit']:.4f} | {r['war']:.4f} | "
-              f"{r['any_fallback']:.0%} | {r['llm_calls']:.0f} | {r['seconds']:.1f} | {r['prompt_tokens']:.0f} | "
+              f"{r['any_fallback']:.0%} | {r['llm_calls']:.0f} | {r['seconds']:.3g} | {r['prompt_tokens']:.0f} | "
               f"{r['completion_tokens']:.0f} |")
 
 
@@ -108,6 +110,29 @@ def rescore(out_dir: Path, variants: Sequence[str], ids: Sequence[str] | None) -
     return results
 
 
+def run_neural(agent, samples: Sequence, variants: Sequence[str], *, out_dir: Path, exclude_related: bool) -> None:
+    """The shipped neural agents on the same samples and label set (PipelineConfig variants of the same names)."""
+    from dataclasses import replace
+
+    from affectagent.encoding import encode_inputs
+    from affectagent.pipeline import PipelineConfig
+    from affectagent.train.sft import run_inference
+
+    enc = replace(agent.encoding, exclude_related=exclude_related)
+    inputs = encode_inputs(samples, label_sets=[MELD_LABELS] * len(samples), config=enc, cache=agent.cache)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for v in variants:
+        t = time.perf_counter()
+        preds = run_inference(agent.with_config(PipelineConfig.variant(v)).pipeline, inputs)
+        sec = (time.perf_counter() - t) / len(samples)
+        with open(out_dir / f"{v}.jsonl", "w", encoding="utf-8") as f:
+            for s, p in zip(samples, preds):
+                row = {"id": s.id, "variant": v, "backend": "neural", "gold": s.label, "gold_raw": s.raw_label,
+                       "gold_sentiment": s.sentiment, **p.to_dict(), "seconds": sec, "prompt_tokens": 0,
+                       "completion_tokens": 0, "fallbacks": {}, "roles": {}}
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="hf", help="hf (default), llamacpp or openai")
@@ -122,19 +147,23 @@ def main() -> None:
     ap.add_argument("--out", default="runs/llm_study")
     ap.add_argument("--checkpoint", help="agents checkpoint whose encoders and KB are used (default: shipped)")
     ap.add_argument("--rescore", action="store_true", help="only recompute the table from the saved JSONL")
+    ap.add_argument("--neural", action="store_true",
+                    help="instead of an LLM, run the checkpoint's neural agents on the same sample (reference rows)")
     args = ap.parse_args()
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in variants if v not in VARIANTS]
     if bad:
         raise SystemExit(f"unknown variants {bad}; known: {', '.join(VARIANTS)}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    out_dir = Path(args.out) / model_tag(f"{args.backend}-{args.model}")
+    out_dir = Path(args.out) / ("neural" if args.neural else model_tag(f"{args.backend}-{args.model}"))
     samples = study_sample(n=args.n, seed=args.seed)
     if args.limit:
         samples = samples[: args.limit]
     ids = [s.id for s in samples]
+    who = ("neural agents of the checkpoint (pipeline defaults, top_k 5)" if args.neural
+           else f"backend {args.backend}:{args.model}; top_k {args.top_k}")
     title = (f"MELD dev, seeded sample (n={args.n}, seed={args.seed}{f', first {args.limit}' if args.limit else ''}); "
-             f"backend {args.backend}:{args.model}; top_k {args.top_k}")
+             f"{who}")
     if args.rescore:
         print_table(rescore(out_dir, variants, ids), title=title)
         return
@@ -150,14 +179,17 @@ def main() -> None:
     agent = AffectAgent.load(args.checkpoint)
     trained_on = {(c["name"], c["split"]) for c in agent.checkpoint.provenance.get("corpora", [])}
     seen = ("meld", "dev") in trained_on or ("meld", "all") in trained_on  # same rule as affectagent.evaluate
+    if args.neural:
+        run_neural(agent, samples, variants, out_dir=out_dir, exclude_related=seen)
+        print_table(rescore(out_dir, variants, ids), title=title)
+        return
     t = time.time()
     backend = load_backend(args.backend, model=args.model, base_url=args.base_url)
     print(f"backend {backend.name} loaded in {time.time() - t:.1f} s", file=sys.stderr)
     llm = {v: LLMAffectAgent.from_agent(agent, backend=backend, config=LLMAgentConfig(variant=v, top_k=args.top_k))
            for v in variants}
     first = llm[variants[0]]
-    inputs = first.encode(samples, label_set=("neutral", "happy", "surprise", "angry", "sad", "disgust", "fear"),
-                          exclude_related=seen, progress=True)
+    inputs = first.encode(samples, label_set=MELD_LABELS, exclude_related=seen, progress=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     done = {v: {r["id"] for r in read_rows(out_dir / f"{v}.jsonl")} for v in variants}
     files = {v: open(out_dir / f"{v}.jsonl", "a", encoding="utf-8") for v in variants}
