@@ -118,8 +118,8 @@ def part_emodb(args, res: dict) -> None:
         torch.manual_seed(args.seed)
         sft = train_sft(tr, source=source, spec=spec, norm=norm, config=cfg, progress=False).actor
         pipe = AffectAgentPipeline(actor=sft, norm=norm, source=source, config=PipelineConfig())
-        mcfg = MAPPOConfig(steps=args.emodb_mappo_steps, rollout_size=64, minibatch=32, lr=2e-4, eval_every=0,
-                           save_every=0, seed=args.seed)
+        mcfg = MAPPOConfig(steps=args.emodb_mappo_steps, rollout_size=64, minibatch=32, eval_every=0,
+                           save_every=0, seed=args.seed)  # the recipe's defaults otherwise (batch reward, KL)
         tuned = train_mappo(tr, init=sft, pipe=replace(pipe, actor=copy.deepcopy(sft)), config=mcfg,
                             state_path=kb_dir / "mappo_state.pt", progress=False, resume=False).actor
         te_inputs = [replace(corpus.inputs[i], exclude=frozenset({corpus.inputs[i].sample_id})) for i in fold.test]
@@ -374,14 +374,14 @@ def markdown(res: dict, command: str) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sft", default=str(DEFAULT_CHECKPOINT), help="SFT checkpoint (default: the shipped one)")
-    ap.add_argument("--mappo", default="runs/mappo/agents.pt", help="MAPPO checkpoint (trained here when missing)")
+    ap.add_argument("--mappo", default="runs/mappo/agents.pt", help="MAPPO checkpoint (trained here with the recipe defaults when missing)")
     ap.add_argument("--mappo-minutes", type=float, default=15.0)
     ap.add_argument("--parts", default="meld,emodb,paired")
     ap.add_argument("--out", default="runs/study")
     ap.add_argument("--docs", default="docs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--emodb-epochs", type=int, default=25)
-    ap.add_argument("--emodb-mappo-steps", type=int, default=20)
+    ap.add_argument("--emodb-mappo-steps", type=int, default=40)
     ap.add_argument("--paired-train", type=int, default=6000, help="training episodes (MELD train utterances paired)")
     ap.add_argument("--paired-epochs", type=int, default=4)
     args = ap.parse_args()

@@ -45,12 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--critic-lr", type=float, default=1e-3)
     m.add_argument("--clip", type=float, default=0.2, help="PPO clip epsilon")
     m.add_argument("--kl-coef", type=float, default=0.05, help="KL penalty to the SFT reference")
-    m.add_argument("--dist-kl-coef", type=float, default=0.0,
+    m.add_argument("--dist-kl-coef", type=float, default=5.0,
                    help="exact KL of the planner/generator label distributions to the SFT reference (loss term)")
     m.add_argument("--entropy-coef", type=float, default=0.005)
     m.add_argument("--gamma", type=float, default=0.99)
     m.add_argument("--lam", type=float, default=0.95)
-    m.add_argument("--reward", choices=["sample", "batch"], default="sample",
+    m.add_argument("--reward", choices=["sample", "batch"], default="batch",
                    help="per-sample F1 (paper) or each sample's marginal contribution to the batch weighted-F1")
     m.add_argument("--eval-every", type=int, default=20, help="dev evaluation period in steps (0: only at the end)")
     m.add_argument("--save-every", type=int, default=10, help="checkpoint period in steps")
