@@ -1,0 +1,47 @@
+"""``affectagent serve``: the HTTP API and web page (see affectagent.service and docs/service.md)."""
+from __future__ import annotations
+
+import argparse
+
+from ..errors import InputError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from ..service.settings import ServiceSettings
+
+    d = ServiceSettings()
+    p = sub.add_parser("serve", help="serve the predictor over HTTP with a web page (upload a clip or type a text)",
+                       description="Load the agents once, then answer POST /v1/predict (multipart upload or JSON), "
+                                   "GET /health, GET /v1/labels, and serve a web page at /. See docs/service.md.")
+    p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 for all)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--checkpoint", help="agents checkpoint (default: the shipped one)")
+    p.add_argument("--kb", help="evidence knowledge base directory (default: the checkpoint's)")
+    p.add_argument("--data-root", help="data root used to build the default KB on first use")
+    p.add_argument("--variant", default="full", help="pipeline variant: full, no_rag, naive_rag, no_planner, ...")
+    p.add_argument("--max-upload-mb", type=float, default=d.max_upload_mb,
+                   help=f"largest upload in MiB (default {d.max_upload_mb:g}); bigger requests get HTTP 413")
+    p.add_argument("--max-media-seconds", type=float, default=d.max_media_seconds,
+                   help=f"longest media accepted, in seconds (default {d.max_media_seconds:g})")
+    p.add_argument("--max-pending", type=int, default=d.max_pending,
+                   help=f"predictions that may wait for the model before HTTP 503 (default {d.max_pending})")
+    p.add_argument("--upload-dir", help="parent folder of the per-request temp folders (default: system temp)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="uvicorn worker processes, each with its own copy of the model (default 1)")
+    p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                   help="server log level (default info: one access line per request)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..service.server import serve
+    from ..service.settings import ServiceSettings
+    from ..service.spec import AgentSpec
+
+    if args.workers < 1:
+        raise InputError(f"--workers must be >= 1; got {args.workers}")
+    settings = ServiceSettings(max_upload_mb=args.max_upload_mb, max_media_seconds=args.max_media_seconds,
+                               max_pending=args.max_pending, upload_dir=args.upload_dir)
+    spec = AgentSpec(checkpoint=args.checkpoint, kb=args.kb, variant=args.variant, data_root=args.data_root)
+    serve(spec, settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
+    return 0

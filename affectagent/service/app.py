@@ -1,0 +1,186 @@
+"""``create_app(agent | agent_factory, settings=..., **limits)``: the FastAPI app of ``affectagent serve``.
+
+Endpoints
+    GET  /             the web page (one self-contained HTML file, no external assets)
+    POST /v1/predict   multipart (file + fields) or JSON -> Prediction JSON (+ trace with explain) + timing
+    GET  /v1/labels    canonical emotions and the default candidate set
+    GET  /health       status, checkpoint, KB, encoders, queue
+    GET  /docs         OpenAPI documentation (FastAPI)
+
+The agent is loaded once, when the app is created; one lock serialises the model calls (``runner.py``). Every
+error answers ``{"error": "<one line>"}`` with a 4xx status for bad input (``errors.py``); an unexpected
+exception is logged with its traceback and answered with a generic 500.
+"""
+# No ``from __future__ import annotations``: FastAPI reads endpoint annotations at definition time.
+import dataclasses
+import logging
+import secrets
+import time
+from importlib import resources
+from typing import Any, Callable
+
+import anyio.to_thread
+
+from .. import __version__
+from ..errors import MissingDependencyError
+from ..schema import CANONICAL_EMOTIONS, SENTIMENTS
+from .errors import ServerBusyError, one_line, status_of
+from .runner import ModelRunner, RunResult
+from .settings import ServiceSettings
+from .spec import AgentSpec
+from .uploads import RequestFolder
+
+log = logging.getLogger("affectagent.service")
+
+# The page is one file with inline CSS and JS; the policy makes the browser refuse anything from elsewhere.
+PAGE_SECURITY_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                        "connect-src 'self'; img-src 'self' data:; media-src blob:; base-uri 'none'; form-action 'self'; "
+                        "frame-ancestors 'none'")
+
+
+def _fastapi():
+    try:
+        import fastapi
+    except ImportError:
+        raise MissingDependencyError("the web service needs fastapi, uvicorn and python-multipart: pip install "
+                                     "fastapi==0.165.0 uvicorn==0.54.0 python-multipart==0.0.34") from None
+    return fastapi
+
+
+def page_html() -> str:
+    """The web page (``static/index.html``, shipped as package data)."""
+    return resources.files(__package__).joinpath("static", "index.html").read_text(encoding="utf-8")
+
+
+def error_response(exc: BaseException, *, where: str):
+    """``{"error": ...}`` with the status of ``exc``; unexpected exceptions are logged with an id and hidden."""
+    from fastapi.responses import JSONResponse
+
+    status = status_of(exc)
+    headers = {"Retry-After": "5"} if isinstance(exc, ServerBusyError) else None
+    if status is None:
+        ref = secrets.token_hex(4)
+        log.error("%s failed [error id %s]", where, ref, exc_info=exc)
+        return JSONResponse({"error": f"internal server error (error id {ref}; details in the server log)"},
+                            status_code=500)
+    if status >= 500:
+        log.warning("%s: %s", where, one_line(str(exc)))
+    return JSONResponse({"error": one_line(str(exc))}, status_code=status, headers=headers)
+
+
+def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: AgentSpec | None = None,
+               **limits: Any):
+    """The web app serving ``agent``.
+
+    agent:    an ``AffectAgent`` (anything with ``predict``), or a factory called once here to load it
+              (e.g. an ``AgentSpec``; a loading error propagates to the caller).
+    settings: limits and upload folder (``ServiceSettings``); ``**limits`` override its fields by name,
+              e.g. ``create_app(agent, max_upload_mb=50)``.
+    spec:     what the agent was loaded from, reported by /health (default: ``agent`` itself when it is an
+              ``AgentSpec``).
+    """
+    fastapi = _fastapi()
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import HTMLResponse, JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    from .reading import read_predict_request
+    from .schemas import ErrorResponse, HealthResponse, LabelsResponse, MediaOut, PredictResponse, TimingOut
+
+    settings = dataclasses.replace(settings or ServiceSettings(), **limits)
+    if spec is None and isinstance(agent, AgentSpec):
+        spec = agent
+    if not hasattr(agent, "predict"):
+        factory: Callable[[], Any] = agent
+        agent = factory()
+    runner = ModelRunner(agent, max_pending=settings.max_pending, max_media_bytes=settings.max_upload_bytes,
+                         max_media_seconds=settings.max_media_seconds)
+    page = page_html()
+    described = agent.describe()
+    labels_body = {"canonical": list(CANONICAL_EMOTIONS), "default": list(agent.default_labels),
+                   "sentiments": list(SENTIMENTS)}
+
+    app = fastapi.FastAPI(title="affectagent", version=__version__,
+                          description="Multimodal emotion understanding: upload a clip or send a text.")
+    app.state.runner = runner
+    app.state.settings = settings
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request, exc):  # 404, 405 ... as {"error": ...}
+        return JSONResponse({"error": one_line(str(exc.detail))}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request, exc):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ())) or "request"
+        return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request, exc):
+        return error_response(exc, where=f"{request.method} {request.url.path}")
+
+    errors_doc = {code: {"model": ErrorResponse} for code in (400, 413, 415, 422, 500, 503)}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index():
+        return HTMLResponse(page, headers={"Content-Security-Policy": PAGE_SECURITY_POLICY,
+                                           "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
+
+    @app.get("/health", response_model=HealthResponse)
+    async def health():
+        return {"status": "ok", "version": __version__,
+                "checkpoint": str(spec.checkpoint_path) if spec else None,
+                "recipe": described.get("checkpoint"), "kb": described.get("kb"),
+                "encoders": dict(described.get("encoders") or {}), "variant": spec.variant if spec else None,
+                "max_upload_mb": settings.max_upload_mb, "pending": runner.pending, "served": runner.served}
+
+    @app.get("/v1/labels", response_model=LabelsResponse)
+    async def labels():
+        return labels_body
+
+    @app.post("/v1/predict", response_model=PredictResponse, responses=errors_doc,
+              openapi_extra={"requestBody": _predict_body_doc()})
+    async def predict(request: fastapi.Request):
+        started = time.perf_counter()
+        folder = RequestFolder(parent=settings.upload_dir)
+        try:
+            parsed = await read_predict_request(request, folder=folder, settings=settings)
+            result = await runner.predict(parsed)
+            body = _response_body(result, explain=parsed.explain, seconds=time.perf_counter() - started,
+                                  model=PredictResponse, timing=TimingOut, media=MediaOut)
+            return JSONResponse(body)
+        except Exception as exc:  # noqa: BLE001  (every failure becomes a JSON error; bugs are logged)
+            return error_response(exc, where="POST /v1/predict")
+        finally:
+            await anyio.to_thread.run_sync(folder.cleanup)
+
+    return app
+
+
+def _response_body(result: RunResult, *, explain: bool, seconds: float, model, timing, media) -> dict[str, Any]:
+    pred = result.prediction.to_dict(with_trace=explain)
+    facts = None if result.media is None else media(**dataclasses.asdict(result.media))
+    body = model(**pred, timing=timing(seconds=round(seconds, 4), queued_seconds=round(result.queued_seconds, 4),
+                                       model_seconds=round(result.model_seconds, 4)), media=facts)
+    out = body.model_dump(mode="json")
+    if "trace" not in pred:
+        out.pop("trace")
+    return out
+
+
+def _predict_body_doc() -> dict[str, Any]:
+    """OpenAPI description of the two accepted bodies (the endpoint parses them itself)."""
+    text = {"type": "string"}
+    return {"required": True, "content": {
+        "multipart/form-data": {"schema": {"type": "object", "properties": {
+            "file": {"type": "string", "format": "binary", "description": "video or audio file"},
+            "text": text, "context": {"type": "string", "description": "one 'Speaker: text' per line"},
+            "speaker": text, "labels": {"type": "string", "description": "comma-separated canonical emotions"},
+            "explain": {"type": "boolean"}}}},
+        "application/json": {"schema": {"type": "object", "additionalProperties": False, "properties": {
+            "text": text, "speaker": text, "explain": {"type": "boolean", "default": False},
+            "context": {"anyOf": [{"type": "array", "items": {"type": "object", "required": ["text"], "properties": {
+                "speaker": text, "text": text}}}, {"type": "string", "description": "'Speaker: text' lines"}]},
+            "labels": {"anyOf": [{"type": "array", "items": text}, text]}}}},
+    }}

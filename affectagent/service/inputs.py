@@ -1,0 +1,130 @@
+"""What one prediction request asks for, parsed and checked independently of HTTP (form fields or JSON).
+
+``PredictInput`` is the validated request; the ``parse_*`` helpers turn raw strings into typed values and raise
+``InputError`` with a message meant for the user. No I/O here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from ..errors import InputError
+from ..schema import CANONICAL_EMOTIONS, LabelError, Sample, Turn
+from .settings import ServiceSettings
+
+TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
+FALSE_WORDS = frozenset({"0", "false", "off", "no", ""})
+
+
+@dataclass(frozen=True)
+class PredictInput:
+    """A checked prediction request. ``media`` is the path of the uploaded file (in the request's temp folder)."""
+
+    text: str | None = None
+    context: tuple[Turn, ...] = ()
+    speaker: str | None = None
+    labels: tuple[str, ...] | None = None
+    explain: bool = False
+    media: Path | None = None
+    filename: str | None = None
+
+    def to_sample(self, *, has_video: bool = False) -> Sample:
+        """The ``Sample`` for the pipeline; ``has_video`` (from probing the upload) picks video vs audio."""
+        video = self.media if self.media is not None and has_video else None
+        audio = self.media if self.media is not None and not has_video else None
+        return Sample(id=self.filename or "text", text=self.text, context=self.context, speaker=self.speaker,
+                      video=video, audio=audio, source="service")
+
+
+def parse_context_lines(text: str) -> tuple[Turn, ...]:
+    """Dialogue context typed as lines ``Speaker: text`` (a line without ``:`` is a turn without a speaker)."""
+    turns = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        speaker, sep, said = line.partition(":")
+        if sep and speaker.strip() and said.strip():
+            turns.append(Turn(speaker=speaker.strip(), text=said.strip()))
+        else:
+            turns.append(Turn(speaker=None, text=line))
+    return tuple(turns)
+
+
+def parse_labels(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """Candidate labels from ``"happy, sad"`` or ``["happy", "sad"]``; ``None`` (the model's default set) if empty."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else list(value)
+    labels: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InputError(f"labels must be strings; got {item!r}")
+        name = item.strip().lower()
+        if name and name not in labels:
+            labels.append(name)
+    bad = [x for x in labels if x not in CANONICAL_EMOTIONS]
+    if bad:
+        raise LabelError(f"unknown labels {bad}; allowed: {', '.join(CANONICAL_EMOTIONS)}")
+    if len(labels) == 1:
+        raise InputError(f"give at least two candidate labels (got only {labels[0]!r})")
+    return tuple(labels) or None
+
+
+def parse_flag(value: str | bool | None, *, name: str) -> bool:
+    """A form checkbox / query flag: 1/true/on/yes or 0/false/off/no/empty."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise InputError(f"{name} must be true or false; got {value!r}")
+
+
+def safe_filename(name: str | None) -> str | None:
+    """The base name of an uploaded file, printable and at most 100 characters (used as the sample id)."""
+    if not name:
+        return None
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = "".join(ch for ch in base if ch.isprintable()).strip()
+    return base[-100:] or None
+
+
+def upload_suffix(name: str | None) -> str:
+    """The file extension to keep on the temp copy (the decoder uses it to tell corrupt media from other files)."""
+    suffix = Path(safe_filename(name) or "").suffix.lower()
+    return suffix if 1 < len(suffix) <= 10 and suffix[1:].isalnum() else ""
+
+
+def disk_name(name: str | None) -> str:
+    """Name of the temp copy: the upload's name in ``[A-Za-z0-9._-]`` (so decoder messages name the user's file),
+    never hidden or a path, at most 80 characters, keeping the extension."""
+    suffix = upload_suffix(name)
+    stem = (safe_filename(name) or "")[: -len(suffix) or None]
+    stem = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "-_.") else "_" for ch in stem).strip("._")
+    return (stem[:70] or "upload") + suffix
+
+
+def check_input(*, text: str | None, context: Sequence[Turn], speaker: str | None, labels: tuple[str, ...] | None,
+                explain: bool, media: Path | None, filename: str | None,
+                settings: ServiceSettings) -> PredictInput:
+    """Apply the service's limits and the "something to predict" rule; returns the ``PredictInput``."""
+    if text is not None and not text.strip():
+        raise InputError("text is empty")
+    if text is None and media is None:
+        raise InputError("empty request: upload a video/audio file and/or send a non-empty text")
+    if text is not None and len(text) > settings.max_text_chars:
+        raise InputError(f"text is {len(text)} characters; the limit is {settings.max_text_chars}")
+    if len(context) > settings.max_context_turns:
+        raise InputError(f"context has {len(context)} turns; the limit is {settings.max_context_turns}")
+    for i, turn in enumerate(context):
+        if not turn.text.strip():
+            raise InputError(f"context turn {i + 1} has no text")
+        if len(turn.text) > settings.max_text_chars:
+            raise InputError(f"context turn {i + 1} is longer than {settings.max_text_chars} characters")
+    speaker = speaker.strip() if speaker and speaker.strip() else None
+    return PredictInput(text=text.strip() if text else None, context=tuple(context), speaker=speaker, labels=labels,
+                        explain=explain, media=media, filename=filename)

@@ -1,0 +1,130 @@
+"""Turn an HTTP request to POST /v1/predict into a ``PredictInput``: multipart form (file + fields), url-encoded
+form or JSON. Sizes are enforced while the body streams in; every problem is a typed error (see ``errors.py``).
+
+Form fields: ``file`` (video/audio), ``text``, ``context`` (lines "Speaker: text"), ``speaker``, ``labels``
+(comma-separated), ``explain`` (true/false). Blank form fields count as absent (browsers send every field).
+JSON: ``{"text", "context": [{"speaker", "text"}] | "lines", "speaker", "labels": [...] | "a,b", "explain"}``;
+there an explicit empty text is an error.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import anyio.to_thread
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from ..errors import InputError
+from ..schema import Turn
+from .errors import PayloadTooLargeError, RequestSchemaError, UnsupportedContentTypeError
+from .inputs import PredictInput, check_input, parse_context_lines, parse_flag, parse_labels, safe_filename
+from .schemas import PredictJSON
+from .settings import ServiceSettings
+from .uploads import RequestFolder, limit_receive, save_upload
+
+FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+FORM_FIELDS = frozenset({"file", "text", "context", "speaker", "labels", "explain"})
+EMPTY_REQUEST = "empty request: upload a video/audio file and/or send a non-empty text"
+
+
+def content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _check_length(request: Request, *, max_bytes: int, what: str) -> None:
+    """Refuse early when the client announces a body over the limit (the stream is counted anyway)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLargeError(f"{what} is {int(declared) / (1 << 20):.1f} MiB, over the "
+                                   f"{max_bytes / (1 << 20):.1f} MiB limit")
+
+
+def _limited(request: Request, *, max_bytes: int, what: str) -> Request:
+    _check_length(request, max_bytes=max_bytes, what=what)
+    return Request(request.scope, receive=limit_receive(request.receive, max_bytes=max_bytes, what=what))
+
+
+async def read_predict_request(request: Request, *, folder: RequestFolder, settings: ServiceSettings) -> PredictInput:
+    """Parse and check the request; an uploaded file is copied into ``folder`` (the caller removes it)."""
+    kind = content_type(request)
+    if kind == "application/json":
+        return await _read_json(request, settings)
+    if kind in FORM_TYPES:
+        return await _read_form(request, folder=folder, settings=settings)
+    if not kind and request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in request.headers:
+        raise InputError(EMPTY_REQUEST)
+    raise UnsupportedContentTypeError(
+        f"unsupported content type {kind or '(none)'!r}: send multipart/form-data (a file and/or fields) or "
+        "application/json")
+
+
+async def _read_json(request: Request, settings: ServiceSettings) -> PredictInput:
+    body = await _limited(request, max_bytes=settings.max_json_bytes, what="the JSON body").body()
+    if not body.strip():
+        raise InputError(EMPTY_REQUEST)
+    try:
+        data = PredictJSON.model_validate_json(body)
+    except ValidationError as exc:
+        raise _schema_error(exc) from None
+    if isinstance(data.context, str):
+        context = parse_context_lines(data.context)
+    else:
+        context = tuple(Turn(speaker=t.speaker, text=t.text) for t in data.context or ())
+    return check_input(text=data.text, context=context, speaker=data.speaker, labels=parse_labels(data.labels),
+                       explain=data.explain, media=None, filename=None, settings=settings)
+
+
+def _schema_error(exc: ValidationError) -> InputError:
+    errors = exc.errors()
+    first: dict[str, Any] = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        return InputError(f"malformed JSON: {first.get('ctx', {}).get('error', first.get('msg', 'cannot parse'))}")
+    if first.get("type") == "model_type":
+        return RequestSchemaError("the JSON body must be an object with the fields text, context, speaker, labels, "
+                                  "explain")
+    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    if first.get("type") == "extra_forbidden":
+        return RequestSchemaError(f"unknown field {where!r}; allowed: text, context, speaker, labels, explain")
+    return RequestSchemaError(f"field {where!r}: {first.get('msg', 'invalid value')}")
+
+
+async def _read_form(request: Request, *, folder: RequestFolder, settings: ServiceSettings) -> PredictInput:
+    limited = _limited(request, max_bytes=settings.max_form_bytes, what="the upload")
+    try:
+        form = await limited.form(max_files=1, max_fields=len(FORM_FIELDS),
+                                  max_part_size=settings.max_form_bytes - settings.max_upload_bytes)
+    except HTTPException as exc:  # Starlette's multipart errors (malformed body, too many files/fields)
+        raise InputError(f"bad form data: {exc.detail}") from None
+    try:
+        unknown = sorted(set(form.keys()) - FORM_FIELDS)
+        if unknown:
+            raise RequestSchemaError(f"unknown form field(s) {unknown}; allowed: {', '.join(sorted(FORM_FIELDS))}")
+        fields: dict[str, str | None] = {}
+        for name in FORM_FIELDS - {"file"}:
+            values = form.getlist(name)
+            if len(values) > 1:
+                raise RequestSchemaError(f"form field {name!r} is given {len(values)} times")
+            value = values[0] if values else None
+            if isinstance(value, UploadFile):
+                raise RequestSchemaError(f"form field {name!r} must be text, not a file")
+            fields[name] = value if value is not None and value.strip() else None
+        upload = form.get("file")
+        if upload is not None and not isinstance(upload, UploadFile):
+            if upload.strip():
+                raise RequestSchemaError("form field 'file' must be a file upload")
+            upload = None
+        media = filename = None
+        if isinstance(upload, UploadFile) and (upload.filename or (upload.size or 0) > 0):
+            filename = safe_filename(upload.filename) or "upload"
+            media, _ = await anyio.to_thread.run_sync(functools.partial(
+                save_upload, upload.file, filename=upload.filename, folder=folder,
+                max_bytes=settings.max_upload_bytes))
+        return check_input(text=fields["text"], context=parse_context_lines(fields["context"] or ""),
+                           speaker=fields["speaker"], labels=parse_labels(fields["labels"]),
+                           explain=parse_flag(fields["explain"], name="explain"), media=media, filename=filename,
+                           settings=settings)
+    finally:
+        await form.close()

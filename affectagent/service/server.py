@@ -1,0 +1,112 @@
+"""``serve(spec, settings, host=, port=, workers=)``: load the agent once, warm it up, print the URL, run uvicorn.
+
+With ``workers > 1`` every uvicorn worker process loads its own copy of the agent (``app_from_env``); this
+process loads it first anyway, so a bad checkpoint fails fast with one line and a missing knowledge base is
+built once, not by every worker at the same time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+from ..errors import InputError, MissingDependencyError
+from .settings import ServiceSettings
+from .spec import AgentSpec
+
+ENV_SPEC = "AFFECTAGENT_SERVICE_SPEC"
+ENV_SETTINGS = "AFFECTAGENT_SERVICE_SETTINGS"
+WARM_UP_TEXT = "Hello, how are you?"
+
+
+def _uvicorn():
+    try:
+        import uvicorn
+    except ImportError:
+        raise MissingDependencyError("the web service needs uvicorn: pip install uvicorn==0.54.0") from None
+    return uvicorn
+
+
+def warm_up(app) -> None:
+    """One text prediction, so the text encoder is loaded before the first request (media encoders load on the
+    first media request and stay loaded)."""
+    app.state.runner.call(lambda agent: agent.predict_texts([WARM_UP_TEXT]))
+
+
+def check_port_free(host: str, port: int) -> None:
+    """A one-line error instead of uvicorn's bind failure when the port is taken."""
+    if not 0 < port < 65536:
+        raise InputError(f"--port must be in 1..65535; got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _settings_to_json(settings: ServiceSettings) -> str:
+    d = dataclasses.asdict(settings)
+    d["upload_dir"] = str(settings.upload_dir) if settings.upload_dir else None
+    return json.dumps(d)
+
+
+def _settings_from_json(text: str) -> ServiceSettings:
+    d = json.loads(text)
+    d["upload_dir"] = Path(d["upload_dir"]) if d.get("upload_dir") else None
+    return ServiceSettings(**d)
+
+
+def app_from_env():
+    """uvicorn factory for worker processes: the spec and settings come from the environment."""
+    from .app import create_app
+
+    _configure_logging()
+    app = create_app(AgentSpec.from_json(os.environ[ENV_SPEC]),
+                     settings=_settings_from_json(os.environ[ENV_SETTINGS]))
+    warm_up(app)
+    return app
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def serve(spec: AgentSpec, settings: ServiceSettings, *, host: str = "127.0.0.1", port: int = 8000,
+          workers: int = 1, log_level: str = "info") -> None:
+    """Load, warm up and serve until interrupted (blocking)."""
+    from .app import create_app
+
+    uvicorn = _uvicorn()
+    if workers < 1:
+        raise InputError(f"--workers must be >= 1; got {workers}")
+    check_port_free(host, port)
+    _configure_logging()
+
+    def say(message: str) -> None:
+        print(f"affectagent: {message}", file=sys.stderr, flush=True)
+
+    say(f"loading {spec.checkpoint_path} (variant {spec.variant}) ...")
+    app = create_app(spec.load(log=say), settings=settings, spec=spec)
+    warm_up(app)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
+    print(f"affectagent: serving at {url}  (web page; API: {url}v1/predict, {url}health; Ctrl-C stops)",
+          flush=True)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        return
+    del app
+    gc.collect()
+    os.environ[ENV_SPEC] = spec.to_json()
+    os.environ[ENV_SETTINGS] = _settings_to_json(settings)
+    say(f"starting {workers} worker processes (each loads its own copy of the agent)")
+    uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level=log_level)

@@ -1,0 +1,76 @@
+"""Uploaded media on disk: a byte budget on the request stream, a per-request temp folder, the copy into it.
+
+The request body is counted while it streams in (``limit_receive``), so an oversized upload is refused without
+being stored whole, with or without a Content-Length header. Starlette spools the file part in an anonymous
+temporary file (nothing named on disk); ``save_upload`` copies it into the request's own folder under a fixed
+name, and ``RequestFolder`` deletes that folder when the request ends, whatever happened.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import IO, Any, Awaitable, Callable
+
+from .errors import PayloadTooLargeError
+from .inputs import disk_name
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+COPY_CHUNK = 1 << 20
+
+
+def limit_receive(receive: Receive, *, max_bytes: int, what: str) -> Receive:
+    """Wrap an ASGI ``receive`` so the body raises ``PayloadTooLargeError`` once it passes ``max_bytes``."""
+    seen = 0
+
+    async def wrapped() -> dict[str, Any]:
+        nonlocal seen
+        message = await receive()
+        if message.get("type") == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > max_bytes:
+                raise PayloadTooLargeError(f"{what} is over the {max_bytes / (1 << 20):.1f} MiB limit")
+        return message
+
+    return wrapped
+
+
+class RequestFolder:
+    """A temporary folder for one request (created on first use, removed by ``cleanup``; a context manager)."""
+
+    def __init__(self, *, parent: Path | None) -> None:
+        self.parent = parent
+        self.path: Path | None = None
+
+    def create(self) -> Path:
+        if self.path is None:
+            self.path = Path(tempfile.mkdtemp(prefix="affectagent-upload-", dir=self.parent))
+        return self.path
+
+    def cleanup(self) -> None:
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.path = None
+
+    def __enter__(self) -> "RequestFolder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+
+def save_upload(src: IO[bytes], *, filename: str | None, folder: RequestFolder, max_bytes: int) -> tuple[Path, int]:
+    """Copy an uploaded file object into ``folder`` (as ``disk_name(filename)``); returns (path, size in bytes).
+
+    Blocking (run it in a worker thread). Raises ``PayloadTooLargeError`` past ``max_bytes``.
+    """
+    dest = folder.create() / disk_name(filename)
+    size = 0
+    src.seek(0)
+    with open(dest, "wb") as out:
+        while chunk := src.read(COPY_CHUNK):
+            size += len(chunk)
+            if size > max_bytes:
+                raise PayloadTooLargeError(f"the uploaded file is over the {max_bytes / (1 << 20):.1f} MiB limit")
+            out.write(chunk)
+    return dest, size
