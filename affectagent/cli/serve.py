@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-pending", type=int, default=d.max_pending,
                    help=f"predictions that may wait for the model before HTTP 503 (default {d.max_pending})")
     p.add_argument("--upload-dir", help="parent folder of the per-request temp folders (default: system temp)")
+    p.add_argument("--feature-cache", action="store_true",
+                   help="keep request features (transcripts, embeddings) in the on-disk feature cache "
+                        "(default: off, requests leave nothing on disk)")
     p.add_argument("--workers", type=int, default=1,
                    help="uvicorn worker processes, each with its own copy of the model (default 1)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
@@ -42,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be >= 1; got {args.workers}")
     settings = ServiceSettings(max_upload_mb=args.max_upload_mb, max_media_seconds=args.max_media_seconds,
                                max_pending=args.max_pending, upload_dir=args.upload_dir)
-    spec = AgentSpec(checkpoint=args.checkpoint, kb=args.kb, variant=args.variant, data_root=args.data_root)
+    spec = AgentSpec(checkpoint=args.checkpoint, kb=args.kb, variant=args.variant, data_root=args.data_root,
+                     feature_cache=args.feature_cache)
     serve(spec, settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
     return 0

@@ -75,8 +75,10 @@ def app_from_env():
 
 
 def _configure_logging() -> None:
+    """Warnings from libraries, and the service's own log (errors with their id and traceback) at INFO."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("affectagent").setLevel(logging.INFO)
 
 
 def serve(spec: AgentSpec, settings: ServiceSettings, *, host: str = "127.0.0.1", port: int = 8000,

@@ -6,7 +6,7 @@ JSON (``to_json`` / ``from_json``).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,12 +17,14 @@ from ..errors import InputError
 class AgentSpec:
     """checkpoint: agents checkpoint (None: the shipped default). kb: evidence KB folder (None: the checkpoint's).
     variant: pipeline variant (full, no_rag, naive_rag, ...). data_root: where to find the corpora if the KB has
-    to be built on first use."""
+    to be built on first use. feature_cache: keep the encoder features of requests (transcripts, embeddings) in the
+    on-disk feature cache; off by default, so a request leaves nothing on disk (building a KB still uses it)."""
 
     checkpoint: str | None = None
     kb: str | None = None
     variant: str = "full"
     data_root: str | None = None
+    feature_cache: bool = False
 
     def __post_init__(self) -> None:
         from ..pipeline import PipelineConfig
@@ -41,10 +43,12 @@ class AgentSpec:
     def load(self, *, log: Callable[[str], Any] = print):
         """The ``AffectAgent`` (builds the checkpoint's KB on first use, which can take long)."""
         from ..api import AffectAgent
+        from ..encoders import FeatureCache
         from ..pipeline import PipelineConfig
 
-        return AffectAgent.load(self.checkpoint, kb=self.kb, config=PipelineConfig.variant(self.variant),
-                                data_root=self.data_root, log=log)
+        agent = AffectAgent.load(self.checkpoint, kb=self.kb, config=PipelineConfig.variant(self.variant),
+                                 data_root=self.data_root, log=log)
+        return agent if self.feature_cache else replace(agent, cache=FeatureCache(enabled=False))
 
     def __call__(self):
         return self.load()
