@@ -5,7 +5,7 @@ Endpoints
     POST /v1/predict   multipart (file + fields) or JSON -> Prediction JSON (+ trace with explain) + timing
     GET  /v1/labels    canonical emotions and the default candidate set
     GET  /health       status, checkpoint, KB, encoders, queue
-    GET  /docs         OpenAPI documentation (FastAPI)
+    GET  /openapi.json the OpenAPI schema (FastAPI's /docs page is off: it loads its scripts from a CDN)
 
 The agent is loaded once, when the app is created; one lock serialises the model calls (``runner.py``). Every
 error answers ``{"error": "<one line>"}`` with a 4xx status for bad input (``errors.py``); an unexpected
@@ -100,7 +100,7 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
     labels_body = {"canonical": list(CANONICAL_EMOTIONS), "default": list(agent.default_labels),
                    "sentiments": list(SENTIMENTS)}
 
-    app = fastapi.FastAPI(title="affectagent", version=__version__,
+    app = fastapi.FastAPI(title="affectagent", version=__version__, docs_url=None, redoc_url=None,
                           description="Multimodal emotion understanding: upload a clip or send a text.")
     app.state.runner = runner
     app.state.settings = settings

@@ -34,17 +34,14 @@ def content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-def _check_length(request: Request, *, max_bytes: int, what: str) -> None:
-    """Refuse early when the client announces a body over the limit (the stream is counted anyway)."""
+def _limited(request: Request, *, max_bytes: int, what: str, limit_text: str) -> Request:
+    """The request with a byte budget: refused at once when the client announces a bigger body, and counted while
+    it streams in (chunked uploads have no Content-Length)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLargeError(f"{what} is {int(declared) / (1 << 20):.1f} MiB, over the "
-                                   f"{max_bytes / (1 << 20):.1f} MiB limit")
-
-
-def _limited(request: Request, *, max_bytes: int, what: str) -> Request:
-    _check_length(request, max_bytes=max_bytes, what=what)
-    return Request(request.scope, receive=limit_receive(request.receive, max_bytes=max_bytes, what=what))
+        raise PayloadTooLargeError(f"{what} is {int(declared) / (1 << 20):.1f} MiB, over the {limit_text} limit")
+    return Request(request.scope, receive=limit_receive(request.receive, max_bytes=max_bytes, what=what,
+                                                        limit_text=limit_text))
 
 
 async def read_predict_request(request: Request, *, folder: RequestFolder, settings: ServiceSettings) -> PredictInput:
@@ -62,7 +59,8 @@ async def read_predict_request(request: Request, *, folder: RequestFolder, setti
 
 
 async def _read_json(request: Request, settings: ServiceSettings) -> PredictInput:
-    body = await _limited(request, max_bytes=settings.max_json_bytes, what="the JSON body").body()
+    body = await _limited(request, max_bytes=settings.max_json_bytes, what="the JSON body",
+                          limit_text=f"{settings.max_json_kb} KiB").body()
     if not body.strip():
         raise InputError(EMPTY_REQUEST)
     try:
@@ -92,7 +90,8 @@ def _schema_error(exc: ValidationError) -> InputError:
 
 
 async def _read_form(request: Request, *, folder: RequestFolder, settings: ServiceSettings) -> PredictInput:
-    limited = _limited(request, max_bytes=settings.max_form_bytes, what="the upload")
+    limited = _limited(request, max_bytes=settings.max_form_bytes, what="the upload",
+                       limit_text=f"{settings.max_upload_mb:g} MiB")
     try:
         form = await limited.form(max_files=1, max_fields=len(FORM_FIELDS),
                                   max_part_size=settings.max_form_bytes - settings.max_upload_bytes)

@@ -1,7 +1,7 @@
 """Request and response bodies of the HTTP API (pydantic), mirroring ``schema.Prediction.to_dict``.
 
 A prediction response is the prediction's own JSON (``id, label, sentiment, probs, ov_set, rationale, evidence``
-and, when asked for, ``trace``) plus ``timing`` and ``media``. Shown at ``/docs`` (OpenAPI) by FastAPI.
+and, when asked for, ``trace``) plus ``timing`` and ``media``. Published at ``/openapi.json``.
 """
 from __future__ import annotations
 

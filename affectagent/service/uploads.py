@@ -19,8 +19,12 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 COPY_CHUNK = 1 << 20
 
 
-def limit_receive(receive: Receive, *, max_bytes: int, what: str) -> Receive:
-    """Wrap an ASGI ``receive`` so the body raises ``PayloadTooLargeError`` once it passes ``max_bytes``."""
+def limit_receive(receive: Receive, *, max_bytes: int, what: str, limit_text: str | None = None) -> Receive:
+    """Wrap an ASGI ``receive`` so the body raises ``PayloadTooLargeError`` once it passes ``max_bytes``.
+
+    ``limit_text`` is the limit as the user knows it (e.g. "200 MiB"; default: ``max_bytes`` in MiB).
+    """
+    stated = limit_text or f"{max_bytes / (1 << 20):.1f} MiB"
     seen = 0
 
     async def wrapped() -> dict[str, Any]:
@@ -29,7 +33,7 @@ def limit_receive(receive: Receive, *, max_bytes: int, what: str) -> Receive:
         if message.get("type") == "http.request":
             seen += len(message.get("body", b""))
             if seen > max_bytes:
-                raise PayloadTooLargeError(f"{what} is over the {max_bytes / (1 << 20):.1f} MiB limit")
+                raise PayloadTooLargeError(f"{what} is over the {stated} limit")
         return message
 
     return wrapped
@@ -71,6 +75,6 @@ def save_upload(src: IO[bytes], *, filename: str | None, folder: RequestFolder, 
         while chunk := src.read(COPY_CHUNK):
             size += len(chunk)
             if size > max_bytes:
-                raise PayloadTooLargeError(f"the uploaded file is over the {max_bytes / (1 << 20):.1f} MiB limit")
+                raise PayloadTooLargeError(f"the uploaded file is over the {max_bytes / (1 << 20):g} MiB limit")
             out.write(chunk)
     return dest, size

@@ -188,9 +188,12 @@ def test_bad_media(client, still_image, tmp_path):
 
 
 def test_too_large_is_413_with_or_without_content_length(agent, talking_clip, tmp_path):
-    c = TestClient(create_app(agent, max_upload_mb=0.25, max_json_kb=1, upload_dir=tmp_path))
     data = talking_clip.read_bytes()  # 0.63 MiB
-    assert "limit" in _error(c.post("/v1/predict", files={"file": ("face1.mp4", data, "video/mp4")}), 413)
+    # small text limits: the whole-body budget is then 0.25 MiB + 65 KiB, under the clip
+    tight = TestClient(create_app(agent, max_upload_mb=0.25, max_text_chars=100, max_context_turns=1,
+                                  max_json_kb=1, upload_dir=tmp_path))
+    err = _error(tight.post("/v1/predict", files={"file": ("face1.mp4", data, "video/mp4")}), 413)
+    assert err.startswith("the upload is 0.6 MiB, over the 0.25 MiB limit")  # refused from Content-Length
     boundary = "b0undary"
     body = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="face1.mp4"\r\n'
             f"Content-Type: video/mp4\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
@@ -199,9 +202,15 @@ def test_too_large_is_413_with_or_without_content_length(agent, talking_clip, tm
         for i in range(0, len(body), 64 * 1024):
             yield body[i:i + 64 * 1024]
 
-    r = c.post("/v1/predict", content=chunked(), headers={"content-type": f"multipart/form-data; boundary={boundary}"})
-    _error(r, 413)
-    _error(c.post("/v1/predict", json={"text": "x" * 2000}), 413)
+    r = tight.post("/v1/predict", content=chunked(),
+                   headers={"content-type": f"multipart/form-data; boundary={boundary}"})
+    assert "content-length" not in r.request.headers
+    assert _error(r, 413) == "the upload is over the 0.25 MiB limit"
+    assert "1 KiB limit" in _error(tight.post("/v1/predict", json={"text": "x" * 2000}), 413)
+    # default text limits leave room for the fields in the body: the file part itself is counted exactly
+    roomy = TestClient(create_app(agent, max_upload_mb=0.25, upload_dir=tmp_path))
+    err = _error(roomy.post("/v1/predict", files={"file": ("face1.mp4", data, "video/mp4")}), 413)
+    assert err == "the uploaded file is over the 0.25 MiB limit"
     assert list(tmp_path.iterdir()) == []
 
 
