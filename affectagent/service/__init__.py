@@ -17,11 +17,24 @@ from .spec import AgentSpec
 __all__ = ["AgentSpec", "ServiceSettings", "create_app", "serve"]
 
 
+INSTALL_HINT = ("the web service needs fastapi, uvicorn and python-multipart: pip install fastapi==0.165.0 "
+                "uvicorn==0.54.0 python-multipart==0.0.34")
+
+
+def load_app_module():
+    """``affectagent.service.app`` (imports FastAPI), or ``MissingDependencyError`` with the install command."""
+    from ..errors import MissingDependencyError
+
+    try:
+        from . import app
+    except ImportError as exc:
+        raise MissingDependencyError(f"{INSTALL_HINT} ({exc})") from None
+    return app
+
+
 def __getattr__(name: str) -> Any:  # fastapi / uvicorn load only when the app is built
     if name == "create_app":
-        from .app import create_app
-
-        return create_app
+        return load_app_module().create_app
     if name == "serve":
         from .server import serve
 

@@ -20,12 +20,17 @@ from importlib import resources
 from typing import Any, Callable
 
 import anyio.to_thread
+import fastapi
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import MissingDependencyError
 from ..schema import CANONICAL_EMOTIONS, SENTIMENTS
 from .errors import ServerBusyError, one_line, status_of
+from .reading import read_predict_request
 from .runner import ModelRunner, RunResult
+from .schemas import ErrorResponse, HealthResponse, LabelsResponse, MediaOut, PredictResponse, TimingOut
 from .settings import ServiceSettings
 from .spec import AgentSpec
 from .uploads import RequestFolder
@@ -38,15 +43,6 @@ PAGE_SECURITY_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-s
                         "frame-ancestors 'none'")
 
 
-def _fastapi():
-    try:
-        import fastapi
-    except ImportError:
-        raise MissingDependencyError("the web service needs fastapi, uvicorn and python-multipart: pip install "
-                                     "fastapi==0.165.0 uvicorn==0.54.0 python-multipart==0.0.34") from None
-    return fastapi
-
-
 def page_html() -> str:
     """The web page (``static/index.html``, shipped as package data)."""
     return resources.files(__package__).joinpath("static", "index.html").read_text(encoding="utf-8")
@@ -54,8 +50,6 @@ def page_html() -> str:
 
 def error_response(exc: BaseException, *, where: str):
     """``{"error": ...}`` with the status of ``exc``; unexpected exceptions are logged with an id and hidden."""
-    from fastapi.responses import JSONResponse
-
     status = status_of(exc)
     headers = {"Retry-After": "5"} if isinstance(exc, ServerBusyError) else None
     if status is None:
@@ -79,14 +73,6 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
     spec:     what the agent was loaded from, reported by /health (default: ``agent`` itself when it is an
               ``AgentSpec``).
     """
-    fastapi = _fastapi()
-    from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import HTMLResponse, JSONResponse
-    from starlette.exceptions import HTTPException as StarletteHTTPException
-
-    from .reading import read_predict_request
-    from .schemas import ErrorResponse, HealthResponse, LabelsResponse, MediaOut, PredictResponse, TimingOut
-
     settings = dataclasses.replace(settings or ServiceSettings(), **limits)
     if spec is None and isinstance(agent, AgentSpec):
         spec = agent
@@ -147,8 +133,7 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
         try:
             parsed = await read_predict_request(request, folder=folder, settings=settings)
             result = await runner.predict(parsed)
-            body = _response_body(result, explain=parsed.explain, seconds=time.perf_counter() - started,
-                                  model=PredictResponse, timing=TimingOut, media=MediaOut)
+            body = _response_body(result, explain=parsed.explain, seconds=time.perf_counter() - started)
             return JSONResponse(body)
         except Exception as exc:  # noqa: BLE001  (every failure becomes a JSON error; bugs are logged)
             return error_response(exc, where="POST /v1/predict")
@@ -158,11 +143,13 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
     return app
 
 
-def _response_body(result: RunResult, *, explain: bool, seconds: float, model, timing, media) -> dict[str, Any]:
+def _response_body(result: RunResult, *, explain: bool, seconds: float) -> dict[str, Any]:
+    """``Prediction.to_dict`` + timing + media, checked against ``PredictResponse``."""
     pred = result.prediction.to_dict(with_trace=explain)
-    facts = None if result.media is None else media(**dataclasses.asdict(result.media))
-    body = model(**pred, timing=timing(seconds=round(seconds, 4), queued_seconds=round(result.queued_seconds, 4),
-                                       model_seconds=round(result.model_seconds, 4)), media=facts)
+    facts = None if result.media is None else MediaOut(**dataclasses.asdict(result.media))
+    timing = TimingOut(seconds=round(seconds, 4), queued_seconds=round(result.queued_seconds, 4),
+                       model_seconds=round(result.model_seconds, 4))
+    body = PredictResponse(**pred, timing=timing, media=facts)
     out = body.model_dump(mode="json")
     if "trace" not in pred:
         out.pop("trace")

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError, MissingDependencyError
+from . import INSTALL_HINT, load_app_module
 from .settings import ServiceSettings
 from .spec import AgentSpec
 
@@ -28,7 +29,7 @@ def _uvicorn():
     try:
         import uvicorn
     except ImportError:
-        raise MissingDependencyError("the web service needs uvicorn: pip install uvicorn==0.54.0") from None
+        raise MissingDependencyError(INSTALL_HINT) from None
     return uvicorn
 
 
@@ -65,10 +66,8 @@ def _settings_from_json(text: str) -> ServiceSettings:
 
 def app_from_env():
     """uvicorn factory for worker processes: the spec and settings come from the environment."""
-    from .app import create_app
-
     _configure_logging()
-    app = create_app(AgentSpec.from_json(os.environ[ENV_SPEC]),
+    app = load_app_module().create_app(AgentSpec.from_json(os.environ[ENV_SPEC]),
                      settings=_settings_from_json(os.environ[ENV_SETTINGS]))
     warm_up(app)
     return app
@@ -84,8 +83,7 @@ def _configure_logging() -> None:
 def serve(spec: AgentSpec, settings: ServiceSettings, *, host: str = "127.0.0.1", port: int = 8000,
           workers: int = 1, log_level: str = "info") -> None:
     """Load, warm up and serve until interrupted (blocking)."""
-    from .app import create_app
-
+    create_app = load_app_module().create_app
     uvicorn = _uvicorn()
     if workers < 1:
         raise InputError(f"--workers must be >= 1; got {workers}")

@@ -143,6 +143,13 @@ def test_video_upload(client, talking_clip):
     assert set(d["trace"]["modalities"]) == {"text", "audio", "visual"}  # transcript, voice, face
 
 
+def test_video_without_sound(client, silent_video):
+    r = client.post("/v1/predict", files={"file": ("silent.mp4", silent_video.read_bytes(), "video/mp4")},
+                    data={"explain": "true"})
+    assert r.status_code == 200, r.text
+    assert r.json()["media"]["kind"] == "video" and r.json()["trace"]["modalities"] == ["visual"]
+
+
 def test_audio_upload_matches_the_library(client, agent, ravdess_flac):
     r = client.post("/v1/predict", files={"file": (ravdess_flac.name, ravdess_flac.read_bytes(), "audio/flac")},
                     data={"labels": "neutral,happy,sad,angry"})
