@@ -96,6 +96,17 @@ def print_table(results: dict[str, dict[str, Any]], *, title: str) -> None:
               f"{r['completion_tokens']:.0f} |")
 
 
+def paired(out_dir: Path, a: str, b: str, ids: Sequence[str]) -> tuple[int, int, int] | None:
+    """(samples only ``a`` labels correctly, only ``b`` does, both) over the samples both variants have."""
+    ra = {r["id"]: r["label"] == r["gold"] for r in read_rows(out_dir / f"{a}.jsonl")}
+    rb = {r["id"]: r["label"] == r["gold"] for r in read_rows(out_dir / f"{b}.jsonl")}
+    common = [i for i in ids if i in ra and i in rb]
+    if not common:
+        return None
+    return (sum(ra[i] and not rb[i] for i in common), sum(rb[i] and not ra[i] for i in common),
+            sum(ra[i] and rb[i] for i in common))
+
+
 def rescore(out_dir: Path, variants: Sequence[str], ids: Sequence[str] | None) -> dict[str, dict[str, Any]]:
     """Table from the saved JSONL; ``ids``: restrict to these samples (the common subset of a partial run)."""
     results = {}
@@ -166,6 +177,10 @@ def main() -> None:
              f"{who}")
     if args.rescore:
         print_table(rescore(out_dir, variants, ids), title=title)
+        for a, b in (("full", "no_rag"), ("full", "naive_rag"), ("naive_rag", "no_rag")):
+            got = paired(out_dir, a, b, ids) if a in variants and b in variants else None
+            if got:
+                print(f"{a} vs {b}: only {a} correct {got[0]}, only {b} correct {got[1]}, both {got[2]}")
         return
 
     import torch
