@@ -15,12 +15,13 @@ from typing import Sequence
 
 from .agents.checkpoint import AgentCheckpoint, CheckpointError
 from .encoders import ExtractConfig, FeatureCache
-from .encoding import EncodingConfig, encode_inputs
+from .encoders.inputs import EncodingConfig, encode_inputs
 from .errors import InputError
 from .kb import KnowledgeBase
+from .kb.from_inputs import build_kb
+from .kb.retrieval import Retriever
 from .paths import PACKAGE_DIR, cache_dir
 from .pipeline import AffectAgentPipeline, PipelineConfig
-from .retriever import KBEvidenceSource, build_kb
 from .schema import CANONICAL_EMOTIONS, Prediction, Sample, Turn
 
 DEFAULT_CHECKPOINT = PACKAGE_DIR / "assets" / "default" / "agents.pt"
@@ -106,7 +107,7 @@ class AffectAgent:
             if dims.get("text") not in (None, ckpt.actor.spec.text_dim):
                 raise InputError(f"knowledge base {kb_path} has {dims['text']}-d text vectors but the checkpoint "
                                  f"expects {ckpt.actor.spec.text_dim}-d (built with another text encoder?)")
-            source = KBEvidenceSource(store, ckpt.norm)
+            source = Retriever(store, norm=ckpt.norm)
         encoding = EncodingConfig(extract=ExtractConfig(text_encoder=ckpt.encoders["text"]),
                                   context_turns=int(ckpt.provenance.get("context_turns", 3)))
         pipe = AffectAgentPipeline(actor=ckpt.actor, norm=ckpt.norm, source=source, config=config or PipelineConfig())

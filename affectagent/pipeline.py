@@ -8,17 +8,36 @@ those records, ``predict`` turns them into ``Prediction`` objects with a trace. 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Protocol, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 
 from .agents.actor import FusionOut, SharedActor
 from .agents.explain import describe_face, describe_voice, open_vocabulary_set, rationale
-from .agents.observation import (LABEL_INDEX, EvidenceBatch, FeatureNorm, Observation, PerceptualBatch,
-                                 build_evidence_batch, build_observation, build_perceptual_batch, face_vector)
+from .agents.observation import (
+    LABEL_INDEX,
+    EvidenceBatch,
+    Observation,
+    PerceptualBatch,
+    build_evidence_batch,
+    build_observation,
+    build_perceptual_batch,
+)
 from .agents.policy import FilterAction, GenerateAction, PlanAction, filter_action, generate_action, plan_action
-from .schema import CANONICAL_EMOTIONS, EMOTION_SENTIMENT, SENTIMENT_SIGN, SENTIMENTS, Evidence, Features, Prediction
+from .kb.vectors import face_vector, query_vector
+from .schema import (
+    CANONICAL_EMOTIONS,
+    SENTIMENTS,
+    EncodedInput,
+    Evidence,
+    EvidenceSource,
+    FeatureNorm,
+    Prediction,
+    QueryPlan,
+    Role,
+    counter_sentiment,
+)
 
 
 @dataclass(frozen=True)
@@ -71,41 +90,6 @@ class PipelineConfig:
         return variants[name]
 
 
-@dataclass(frozen=True)
-class QueryPlan:
-    """What the planner asks the knowledge base (one sample)."""
-
-    support: str | None
-    confusion: str | None
-    counter_sentiment: str | None
-    plain: bool = False
-
-
-class EvidenceSource(Protocol):
-    """The retriever (environment). Evidence.vector must hold each cognitive item's text embedding."""
-
-    def cognitive(self, *, query: np.ndarray, modality: str, plan: QueryPlan, top_k: int,
-                  use_confusion: bool, use_counter: bool, exclude: frozenset[str]) -> list[Evidence]: ...
-
-    def perceptual(self, *, audio: np.ndarray | None, visual: np.ndarray | None, k: int,
-                   exclude: frozenset[str], complete: str | None = None) -> tuple[list[Evidence], list[Evidence]]:
-        """Nearest audio / visual neighbours; for an absent modality, when ``complete`` names an emotion, that
-        emotion's exemplars instead (missing-modality completion)."""
-        ...
-
-
-@dataclass
-class EncodedInput:
-    """One sample ready for the agents: its features, context embedding, candidate labels and excluded KB ids."""
-
-    sample_id: str
-    features: Features
-    ctx_emb: np.ndarray | None
-    label_set: tuple[str, ...]
-    exclude: frozenset[str] = frozenset()
-    text: str | None = None
-
-
 @dataclass
 class BatchRun:
     """Everything one pass produced. Tensors are batch-first (B = len(inputs))."""
@@ -123,26 +107,6 @@ class BatchRun:
     sent_logits: torch.Tensor
     ev_attention: torch.Tensor
     state: torch.Tensor
-
-
-def counter_sentiment(label: str | None) -> str | None:
-    """Opposite valence of a hypothesis; a neutral hypothesis is countered by positive and negative alike (None)."""
-    if label is None:
-        return None
-    sign = SENTIMENT_SIGN[EMOTION_SENTIMENT[label]]
-    return {1: "negative", -1: "positive"}.get(sign)
-
-
-def query_vector(f: Features) -> tuple[np.ndarray | None, str]:
-    """Cognitive queries use the text embedding; inputs without text query the audio or face index instead."""
-    if f.text_emb is not None:
-        return f.text_emb, "text"
-    if f.audio_emb is not None:
-        return f.audio_emb, "audio"
-    fv = face_vector(f)
-    if fv is not None:
-        return fv, "visual"
-    return None, "none"
 
 
 @dataclass
@@ -191,7 +155,7 @@ class AffectAgentPipeline:
 
     def plans_from(self, plan: PlanAction | None, n: int) -> list[QueryPlan]:
         if plan is None or not self.config.use_planner:
-            return [QueryPlan(support=None, confusion=None, counter_sentiment=None, plain=True) for _ in range(n)]
+            return [QueryPlan.plain_query() for _ in range(n)]
         out = []
         for s, c in zip(plan.support.tolist(), plan.confusion.tolist()):
             sl = CANONICAL_EMOTIONS[s]
@@ -212,7 +176,7 @@ class AffectAgentPipeline:
         h = self.actor.state(obs)
         plan = None
         if cfg.use_planner:
-            acts = None if actions is None else actions.get("plan")
+            acts = None if actions is None else actions.get(Role.PLANNER)
             plan = plan_action(self.actor.plan_logits(h, obs.cand), sample=sample, actions=acts, generator=generator)
         plans = list(plans_override) if plans_override is not None else self.plans_from(plan, len(inputs))
         evidence = ([list(e) for e in evidence_override] if evidence_override is not None
@@ -223,7 +187,7 @@ class AffectAgentPipeline:
         if cfg.use_filter and cfg.use_retrieval:
             support = (plan.support if plan is not None else
                        torch.tensor([LABEL_INDEX.get(p.support or "", -1) for p in plans]))
-            acts = None if actions is None else actions.get("filter")
+            acts = None if actions is None else actions.get(Role.FILTER)
             filt = filter_action(self.actor.filter_logits(h, ev, support), ev.mask, sample=sample, actions=acts,
                                  generator=generator)
             keep = filt.keep
@@ -234,7 +198,7 @@ class AffectAgentPipeline:
                                       spec=self.actor.spec, k=max(cfg.perceptual_k, 1))
         fused = self.actor.fuse(obs, perc, use_raaf=cfg.use_raaf and cfg.use_retrieval, use_moe=cfg.use_moe)
         gl, sl, attn = self.actor.generate_logits(h, ev, keep, fused, obs.cand)
-        acts = None if actions is None else actions.get("generate")
+        acts = None if actions is None else actions.get(Role.GENERATOR)
         gen = generate_action(gl, sample=sample, actions=acts, generator=generator)
         return BatchRun(obs=obs, plan=plan, plans=plans, evidence=evidence, ev=ev, filt=filt, perc=perc,
                         perceptual=perceptual, fused=fused, gen=gen, sent_logits=sl, ev_attention=attn, state=h)

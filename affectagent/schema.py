@@ -9,8 +9,9 @@ canonical emotion set ``CANONICAL_EMOTIONS``. Models predict over canonical labe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal, Mapping, Protocol
 
 import numpy as np
 
@@ -38,6 +39,29 @@ EMOTION_SENTIMENT: Mapping[str, str] = {
 
 # Valence sign used by "counter" retrieval: opposite valence of a hypothesis.
 SENTIMENT_SIGN: Mapping[str, int] = {"negative": -1, "neutral": 0, "positive": 1}
+
+
+def counter_sentiment(label: str | None) -> str | None:
+    """Opposite valence of a hypothesis label; a neutral-valence hypothesis (neutral, surprise, other) is countered by
+    positive and negative alike, which is ``None`` ("both signs")."""
+    if label is None:
+        return None
+    return {1: "negative", -1: "positive"}.get(SENTIMENT_SIGN[EMOTION_SENTIMENT[label]])
+
+
+class Role(str, Enum):
+    """The three AffectAgent roles, in episode order (t = 0, 1, 2). The one key for actions, rollout steps, LLM role
+    records and traces (a ``str`` enum: ``Role.PLANNER == "planner"``)."""
+
+    PLANNER = "planner"
+    FILTER = "filter"
+    GENERATOR = "generator"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+ROLES: tuple[Role, ...] = tuple(Role)
 
 
 class LabelError(InputError, ValueError):
@@ -241,3 +265,86 @@ class Prediction:
         if with_trace and self.trace is not None:
             out["trace"] = self.trace
         return out
+
+
+@dataclass
+class FeatureNorm:
+    """Per-dimension z-score statistics for the non-text features (fit on training features). Keys: ``audio``
+    (utterance descriptor), ``aseq`` (frame descriptors), ``fseq`` (face frames), ``visual`` (scene)."""
+
+    mean: dict[str, np.ndarray] = field(default_factory=dict)
+    std: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def apply(self, key: str, x: np.ndarray) -> np.ndarray:
+        if key not in self.mean:
+            return x
+        return (x - self.mean[key]) / self.std[key]
+
+    @staticmethod
+    def fit(rows: dict[str, list[np.ndarray]]) -> "FeatureNorm":
+        norm = FeatureNorm()
+        for key, arrs in rows.items():
+            if not arrs:
+                continue
+            stacked = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrs], axis=0).astype(np.float64)
+            norm.mean[key] = stacked.mean(axis=0).astype(np.float32)
+            norm.std[key] = np.maximum(stacked.std(axis=0), 1e-3).astype(np.float32)
+        return norm
+
+    def state(self) -> dict:
+        return {"mean": {k: v.tolist() for k, v in self.mean.items()}, "std": {k: v.tolist() for k, v in self.std.items()}}
+
+    @staticmethod
+    def from_state(state: dict) -> "FeatureNorm":
+        return FeatureNorm(mean={k: np.asarray(v, np.float32) for k, v in state["mean"].items()},
+                           std={k: np.asarray(v, np.float32) for k, v in state["std"].items()})
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    """What the planner asks the knowledge base for one sample (the query groups of ``kb/retrieval.py``).
+
+    support: the supportive hypothesis label; confusion: the label it could be mistaken for (None: any other label);
+    counter_sentiment: the valence of the countering evidence (None: the default, ``counter_sentiment(support)``);
+    plain: no planner — one unconstrained similarity query (naive RAG, the planner-bypass counterfactual).
+    """
+
+    support: str | None
+    confusion: str | None
+    counter_sentiment: str | None
+    plain: bool = False
+
+    @staticmethod
+    def plain_query() -> "QueryPlan":
+        return QueryPlan(support=None, confusion=None, counter_sentiment=None, plain=True)
+
+    @staticmethod
+    def for_hypothesis(support: str, confusion: str | None = None) -> "QueryPlan":
+        """The plan of a label hypothesis with the default counter sentiment."""
+        return QueryPlan(support=support, confusion=confusion, counter_sentiment=counter_sentiment(support))
+
+
+@dataclass
+class EncodedInput:
+    """One sample ready for the agents: its features, context embedding, candidate labels and excluded KB ids."""
+
+    sample_id: str
+    features: Features
+    ctx_emb: np.ndarray | None
+    label_set: tuple[str, ...]
+    exclude: frozenset[str] = frozenset()
+    text: str | None = None
+
+
+class EvidenceSource(Protocol):
+    """The retriever (the agents' environment; ``kb.retrieval.Retriever`` is the implementation).
+    ``Evidence.vector`` holds each cognitive item's text embedding and each perceptual item's stored vector."""
+
+    def cognitive(self, *, query: np.ndarray, modality: str, plan: QueryPlan, top_k: int,
+                  use_confusion: bool, use_counter: bool, exclude: frozenset[str]) -> list[Evidence]: ...
+
+    def perceptual(self, *, audio: np.ndarray | None, visual: np.ndarray | None, k: int,
+                   exclude: frozenset[str], complete: str | None = None) -> tuple[list[Evidence], list[Evidence]]:
+        """Nearest audio / visual neighbours; for an absent modality, when ``complete`` names an emotion, that
+        emotion's exemplars instead (missing-modality completion)."""
+        ...

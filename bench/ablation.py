@@ -10,7 +10,7 @@ import json
 import time
 
 from affectagent.api import AffectAgent
-from affectagent.evaluate import evaluate
+from affectagent.metrics.evaluate import evaluate
 from affectagent.pipeline import PipelineConfig
 
 DEFAULT_VARIANTS = "no_rag,naive_rag,no_planner,no_filter,no_confusion,no_counter,full"

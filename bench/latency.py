@@ -13,7 +13,7 @@ import torch
 
 from affectagent.api import AffectAgent
 from affectagent.encoders import FeatureCache
-from affectagent.encoding import encode_inputs
+from affectagent.encoders.inputs import encode_inputs
 from affectagent.paths import data_root
 from affectagent.schema import Sample
 

@@ -67,7 +67,7 @@ def row_of(sample, pred, *, variant: str, backend: str) -> dict[str, Any]:
 
 def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """WF1 / HIT / accuracy via the project's scorer, plus fallback share, seconds and tokens per sample."""
-    from affectagent.evaluate import score_predictions
+    from affectagent.metrics.evaluate import score_predictions
     from affectagent.schema import Prediction, Sample
 
     samples = [Sample(id=r["id"], label=r["gold"], raw_label=r["gold_raw"], sentiment=r.get("gold_sentiment"))
@@ -125,7 +125,7 @@ def run_neural(agent, samples: Sequence, variants: Sequence[str], *, out_dir: Pa
     """The shipped neural agents on the same samples and label set (PipelineConfig variants of the same names)."""
     from dataclasses import replace
 
-    from affectagent.encoding import encode_inputs
+    from affectagent.encoders.inputs import encode_inputs
     from affectagent.pipeline import PipelineConfig
     from affectagent.train.sft import run_inference
 
@@ -186,14 +186,15 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
+    from tqdm.auto import tqdm
+
     from affectagent.api import AffectAgent
     from affectagent.llm.backend import load_backend
     from affectagent.llm.loop import LLMAffectAgent, LLMAgentConfig
-    from tqdm.auto import tqdm
 
     agent = AffectAgent.load(args.checkpoint)
     trained_on = {(c["name"], c["split"]) for c in agent.checkpoint.provenance.get("corpora", [])}
-    seen = ("meld", "dev") in trained_on or ("meld", "all") in trained_on  # same rule as affectagent.evaluate
+    seen = ("meld", "dev") in trained_on or ("meld", "all") in trained_on  # same rule as affectagent.metrics.evaluate
     if args.neural:
         run_neural(agent, samples, variants, out_dir=out_dir, exclude_related=seen)
         print_table(rescore(out_dir, variants, ids), title=title)

@@ -32,11 +32,12 @@ from affectagent import datasets
 from affectagent.agents.actor import ActorConfig
 from affectagent.api import DEFAULT_CHECKPOINT, AffectAgent
 from affectagent.encoders import ExtractConfig
-from affectagent.encoding import EncodingConfig
-from affectagent.evaluate import evaluate
+from affectagent.encoders.inputs import EncodingConfig
+from affectagent.kb.from_inputs import build_kb
+from affectagent.kb.retrieval import Retriever
 from affectagent.metrics.classification import classification_report
+from affectagent.metrics.evaluate import evaluate
 from affectagent.pipeline import AffectAgentPipeline, PipelineConfig
-from affectagent.retriever import KBEvidenceSource, build_kb
 from affectagent.schema import CANONICAL_EMOTIONS
 from affectagent.study.paired import PAIRED_LABELS, drop_modality, modality_dropout, pair_corpora, replace_modality
 from affectagent.train.mappo import MAPPOConfig, train_mappo
@@ -112,7 +113,7 @@ def part_emodb(args, res: dict) -> None:
             shutil.rmtree(kb_dir)
         kb = build_kb(kb_dir, kb_entries(tr, [samples[i] for i in fold.train], norm, "all"), text_dim=None,
                       audio_dim=spec.audio_dim, visual_dim=None, progress=False)
-        source = KBEvidenceSource(kb, norm)
+        source = Retriever(kb, norm=norm)
         cfg = SFTConfig(epochs=args.emodb_epochs, planner_epochs=5, oof_folds=2, batch_size=32, lr=2e-3,
                         seed=args.seed, actor=ActorConfig(dim=96, heads=4))
         torch.manual_seed(args.seed)
@@ -191,7 +192,7 @@ def part_paired(args, res: dict) -> None:
     entries = kb_entries(train, [_PairSample(x) for x in train.inputs], norm, "train")
     kb = build_kb(kb_dir, entries, text_dim=spec.text_dim, audio_dim=spec.audio_dim, visual_dim=spec.face_dim,
                   progress=False)
-    source = KBEvidenceSource(kb, norm)
+    source = Retriever(kb, norm=norm)
     aug = modality_dropout(train, seed=args.seed)
     cfg = SFTConfig(epochs=args.paired_epochs, planner_epochs=2, oof_folds=2, seed=args.seed,
                     pipeline=PipelineConfig(complete_missing=True))

@@ -3,9 +3,8 @@ import numpy as np
 import torch
 
 from affectagent.agents.actor import ActorConfig, SharedActor
-from affectagent.agents.observation import FeatureNorm
-from affectagent.pipeline import AffectAgentPipeline, EncodedInput, PipelineConfig, QueryPlan, counter_sentiment
-from affectagent.schema import Features, ModalityMask
+from affectagent.pipeline import AffectAgentPipeline, PipelineConfig
+from affectagent.schema import EncodedInput, FeatureNorm, Features, ModalityMask, Role, counter_sentiment
 
 from .agents.helpers import SPEC, ListSource
 
@@ -74,8 +73,8 @@ def test_stored_actions_reproduce_log_probs():
         run = pipe.run(inputs, sample=True, generator=g)
         again = pipe.run(inputs, plans_override=run.plans, evidence_override=run.evidence,
                          perceptual_override=run.perceptual,
-                         actions={"plan": (run.plan.support, run.plan.confusion), "filter": run.filt.keep,
-                                  "generate": run.gen.label})
+                         actions={Role.PLANNER: (run.plan.support, run.plan.confusion), Role.FILTER: run.filt.keep,
+                                  Role.GENERATOR: run.gen.label})
     assert torch.allclose(run.plan.log_prob, again.plan.log_prob)
     assert torch.allclose(run.filt.log_prob, again.filt.log_prob)
     assert torch.allclose(run.gen.log_prob, again.gen.log_prob)

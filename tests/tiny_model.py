@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from affectagent.encoders import ExtractConfig
-from affectagent.encoding import EncodingConfig
+from affectagent.encoders.inputs import EncodingConfig
 from affectagent.paths import data_root
 
 

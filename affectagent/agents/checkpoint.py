@@ -13,8 +13,9 @@ from typing import Any
 import torch
 
 from ..errors import InputError
+from ..schema import FeatureNorm
 from .actor import ActorConfig, SharedActor
-from .observation import FeatureNorm, FeatureSpec
+from .observation import FeatureSpec
 
 FORMAT = "affectagent.neural-agents"
 FORMAT_VERSION = 1

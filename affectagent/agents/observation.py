@@ -9,13 +9,13 @@ Shape legend: B batch · C canonical labels (len(CANONICAL_EMOTIONS)) · N evide
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence, Features
+from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence, FeatureNorm, Features
 
 LABEL_INDEX = {e: i for i, e in enumerate(CANONICAL_EMOTIONS)}
 SENT_INDEX = {s: i for i, s in enumerate(SENTIMENTS)}
@@ -33,38 +33,6 @@ class FeatureSpec:
     visual_dim: int
     max_aseq: int = 64
     max_fseq: int = 32
-
-
-@dataclass
-class FeatureNorm:
-    """Per-dimension z-score statistics for the non-text features (fit on training features)."""
-
-    mean: dict[str, np.ndarray] = field(default_factory=dict)
-    std: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def apply(self, key: str, x: np.ndarray) -> np.ndarray:
-        if key not in self.mean:
-            return x
-        return (x - self.mean[key]) / self.std[key]
-
-    @staticmethod
-    def fit(rows: dict[str, list[np.ndarray]]) -> "FeatureNorm":
-        norm = FeatureNorm()
-        for key, arrs in rows.items():
-            if not arrs:
-                continue
-            stacked = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrs], axis=0).astype(np.float64)
-            norm.mean[key] = stacked.mean(axis=0).astype(np.float32)
-            norm.std[key] = np.maximum(stacked.std(axis=0), 1e-3).astype(np.float32)
-        return norm
-
-    def state(self) -> dict:
-        return {"mean": {k: v.tolist() for k, v in self.mean.items()}, "std": {k: v.tolist() for k, v in self.std.items()}}
-
-    @staticmethod
-    def from_state(state: dict) -> "FeatureNorm":
-        return FeatureNorm(mean={k: np.asarray(v, np.float32) for k, v in state["mean"].items()},
-                           std={k: np.asarray(v, np.float32) for k, v in state["std"].items()})
 
 
 @dataclass
@@ -104,13 +72,6 @@ class PerceptualBatch:
     audio_mask: torch.Tensor
     visual: torch.Tensor
     visual_mask: torch.Tensor
-
-
-def face_vector(f: Features) -> np.ndarray | None:
-    """(D_f,) mean of the face sequence, or None without a face."""
-    if f.face_seq is None or len(f.face_seq) == 0:
-        return None
-    return np.asarray(f.face_seq, np.float32).reshape(len(f.face_seq), -1).mean(axis=0)
 
 
 def candidate_mask(label_sets: Sequence[Sequence[str]]) -> torch.Tensor:

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..api import AffectAgent
     from ..errors import InputError
-    from ..evaluate import evaluate, write_outputs
+    from ..metrics.evaluate import evaluate, write_outputs
     from ..pipeline import PipelineConfig
 
     if args.limit is not None and args.limit < 1:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_sft(args: argparse.Namespace) -> int:
     from ..encoders import ExtractConfig
-    from ..encoding import EncodingConfig
+    from ..encoders.inputs import EncodingConfig
     from ..errors import InputError
     from ..train.recipe import DEFAULT_CORPORA, CorpusSpec, RecipeConfig, train_recipe
     from ..train.sft import SFTConfig

@@ -1,23 +1,27 @@
-"""Dual-pathway retrieval over a ``KnowledgeBase`` (AffectAgent §3.1 Retriever; RAER evidence retrieval).
+"""Query-group retrieval over a ``KnowledgeBase`` — the one retrieval path of the toolkit (AffectAgent §3.1 Retriever,
+RAER's per-step evidence). The neural agents, the LLM agents, ``affectagent kb search`` and the test doubles all
+run the groups defined here.
 
-Cognitive pathway (text index), one evidence group per query kind. With hypothesis label h, its valence sign s(h)
-(``schema.EMOTION_SENTIMENT`` → ``schema.SENTIMENT_SIGN``) and query vector q (the input's text embedding, or the
-planner's embedded free-text queries for that kind):
-  support   = top-k by ⟨q, x⟩ among entries whose label ∈ support_labels (default {h})
-  confusion = top-k by ⟨q, x⟩ among labelled entries whose label ≠ h (restricted to confusion_labels if given):
-              the closest items in surface semantics that carry a different label
-  counter   = top-k by ⟨q, x⟩ among entries whose valence sign = −s(h) and whose label ≠ h; for a neutral
-              hypothesis (s = 0) both polarities count as counter evidence (the opposite of "no affect" is
-              "affect-laden"); the label condition keeps e.g. negative-sentiment "surprise" items out of the counter
-              evidence of a "surprise" hypothesis
-  plain     = unconstrained top-k (naive RAG)
-Several query rows for one kind are merged by best score per entry.
+Cognitive pathway: one evidence group per query kind. With hypothesis h (the planner's supportive label), its
+valence sign s(h) (``schema.EMOTION_SENTIMENT`` → ``schema.SENTIMENT_SIGN``) and query vector q (the input's
+embedding, or several embedded free-text queries merged by best score per entry):
+  support   = top-k by ⟨q, x⟩ among entries labelled h
+  confusion = top-k by ⟨q, x⟩ among entries of the planner's confusable label c, topped up with the nearest labelled
+              entries of any label ≠ h — "similar to the input in surface semantics but likely to induce affective
+              confusion" (paper §1): the closest items that carry a different label, the named confusable label first
+  counter   = top-k by ⟨q, x⟩ among entries of the counter valence whose label ≠ h — "samples with opposite affective
+              tendencies". The counter valence is the planner's stated counter sentiment when it gives one, else the
+              opposite of s(h); for a neutral-valence hypothesis (s = 0) both polarities count (``counter_signs``)
+  plain     = unconstrained top-k (naive RAG; 3·top_k items when it replaces the three groups)
+Cognitive queries use the text index; an input without text queries its audio or face index instead (``query_vector``).
 
-Perceptual pathway: nearest neighbours of the input's audio / visual embedding in that modality's index, each with
-its stored vector (``Evidence.vector``) for RAAF. For a modality the input lacks, ``fill_missing`` returns the
-stored vectors most typical of the hypothesis (nearest to the centroid of that label's vectors).
+Perceptual pathway: nearest neighbours of the input's audio / face vector in that modality's index, each with its
+stored vector (``Evidence.vector``) for RAAF. For a modality the input lacks, missing-modality completion returns the
+stored vectors most typical of the hypothesis (nearest to the centroid of that label's vectors; ``exemplars``).
 
-The input's own id (``sample_id``) and ``exclude_ids`` never appear in any group.
+Audio and face vectors live in the KB z-scored with the checkpoint's ``FeatureNorm`` (``vectors.kb_vector``); the
+``Retriever`` standardises its queries the same way. Excluded ids (the input's own id, its dialogue / speaker during
+training) never appear in any group.
 """
 from __future__ import annotations
 
@@ -26,29 +30,113 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..schema import CANONICAL_EMOTIONS, EMOTION_SENTIMENT, SENTIMENT_SIGN, SENTIMENTS, Evidence
+from ..schema import (
+    CANONICAL_EMOTIONS,
+    EMOTION_SENTIMENT,
+    QUERY_KINDS,
+    SENTIMENT_SIGN,
+    SENTIMENTS,
+    Evidence,
+    FeatureNorm,
+    QueryPlan,
+)
 from .errors import KBInputError
 from .filters import EntryFilter
 from .knowledge_base import KnowledgeBase
+from .vectors import kb_vector
 
-COGNITIVE_KINDS: tuple[str, ...] = ("support", "confusion", "counter", "plain")
-DEFAULT_KINDS: tuple[str, ...] = ("support", "confusion", "counter")
+COGNITIVE_KINDS: tuple[str, ...] = (*QUERY_KINDS, "plain")
+DEFAULT_KINDS: tuple[str, ...] = QUERY_KINDS
 PERCEPTUAL_MODALITIES: tuple[str, ...] = ("audio", "visual")
 
 
+# ---- the group definitions (pure) ---------------------------------------------------------------------------------
+def counter_signs(hypothesis: str | None, counter: str | None = None) -> frozenset[int]:
+    """Valence signs of the counter group: the stated counter sentiment's sign (positive / negative), else the
+    opposite of the hypothesis's sign, both signs for a neutral-valence hypothesis."""
+    if counter is not None and SENTIMENT_SIGN[counter] != 0:
+        return frozenset({SENTIMENT_SIGN[counter]})
+    if hypothesis is None:
+        raise KBInputError("counter retrieval needs a hypothesis or a counter sentiment")
+    s = SENTIMENT_SIGN[EMOTION_SENTIMENT[hypothesis]]
+    return frozenset({-s}) if s else frozenset({-1, 1})
+
+
+def group_filters(kind: str, *, hypothesis: str | None, confusion: Sequence[str] = (),
+                  counter: str | None = None, support: Sequence[str] = ()) -> list[EntryFilter]:
+    """The entry constraints of one query group, in fill order: the group takes the nearest entries of the first
+    filter, then tops up from the next (only ``confusion`` has two). ``support`` overrides the support labels
+    (default {h}); ``confusion`` names the confusable label(s); ``counter`` the stated counter sentiment."""
+    h = hypothesis
+    if kind == "plain":
+        return [EntryFilter()]
+    if kind == "support":
+        labels = tuple(support) or ((h,) if h else ())
+        if not labels:
+            raise KBInputError("support retrieval needs a hypothesis or support labels")
+        return [EntryFilter(labels=frozenset(labels))]
+    if kind == "confusion":
+        named = frozenset(confusion) - {h}
+        if h is None and not named:
+            raise KBInputError("confusion retrieval needs a hypothesis or confusion labels")
+        rest = EntryFilter(exclude_labels=frozenset({h}) if h else frozenset(), labelled_only=True)
+        return ([EntryFilter(labels=named)] if named else []) + [rest]
+    if kind == "counter":
+        return [EntryFilter(valence_signs=counter_signs(h, counter),
+                            exclude_labels=frozenset({h}) if h else frozenset())]
+    raise KBInputError(f"unknown query kind {kind!r} (kinds: {', '.join(COGNITIVE_KINDS)})")
+
+
+def plan_kinds(plan: QueryPlan, *, use_confusion: bool = True, use_counter: bool = True) -> tuple[str, ...]:
+    """The groups a plan runs, in order."""
+    if plan.plain or plan.support is None:
+        return ("plain",)
+    return tuple(k for k, on in (("support", True), ("confusion", use_confusion), ("counter", use_counter)) if on)
+
+
+def both(a: EntryFilter, b: EntryFilter | None) -> EntryFilter:
+    """Conjunction of two filters (b may be None)."""
+    if b is None or b.is_empty:
+        return a
+
+    def meet(x, y):
+        if x is None:
+            return y
+        return x if y is None else x & y
+
+    return EntryFilter(labels=meet(a.labels, b.labels), exclude_labels=a.exclude_labels | b.exclude_labels,
+                       labelled_only=a.labelled_only or b.labelled_only,
+                       valence_signs=meet(a.valence_signs, b.valence_signs), sources=meet(a.sources, b.sources),
+                       splits=meet(a.splits, b.splits))
+
+
+def merge_by_best(groups: Sequence[Sequence[Evidence]], k: int) -> list[Evidence]:
+    """Union of several ranked lists, each id once with its best score, top-k by score (ties: first seen)."""
+    if len(groups) == 1:
+        return list(groups[0][:k])
+    best: dict[str, Evidence] = {}
+    for items in groups:
+        for e in items:
+            if e.id not in best or e.score > best[e.id].score:
+                best[e.id] = e
+    return sorted(best.values(), key=lambda e: -e.score)[:k]
+
+
+# ---- the query object of ``kb search`` / ``kb query`` -------------------------------------------------------------
 @dataclass
 class RetrievalQuery:
-    """What to retrieve for one input.
+    """What to retrieve for one input (the explicit form; the agents pass a ``QueryPlan``).
 
     text_emb: (D_t,) embedding of the input text; the query of every cognitive kind without its own queries.
     query_embs: kind → (Q, D_t) embedded free-text queries for that kind (e.g. the planner's queries).
     query_texts: kind → free-text queries, embedded by the Retriever's text encoder.
     hypothesis: the current label hypothesis (canonical emotion); needed by support/confusion/counter.
     support_labels: labels that count as support (default: the hypothesis).
-    confusion_labels: labels confusable with the hypothesis to restrict confusion to (default: any other label).
-    hypothesis_sentiment: valence of the hypothesis (default: ``EMOTION_SENTIMENT[hypothesis]``).
+    confusion_labels: the confusable label(s), retrieved first in the confusion group (then any other label).
+    counter_sentiment: valence of the counter group (default: opposite of the hypothesis, see ``counter_signs``).
     kinds: cognitive kinds to run, in order. top_k: per-kind size (int for all kinds, or kind → int).
-    audio_emb / visual_emb: (D,) input embeddings for the perceptual pathway; perceptual_k results per modality.
+    audio_emb / visual_emb: (D,) input embeddings (raw features; standardised like the KB's) for the perceptual
+    pathway; perceptual_k results per modality.
     fill_missing: for KB modalities the input lacks, return hypothesis-typical stored vectors instead.
     sample_id: the input's own id (always excluded); exclude_ids: more ids to exclude (e.g. the evaluated split).
     where: extra constraint applied to every group (e.g. ``EntryFilter(splits={"train"})``).
@@ -60,7 +148,7 @@ class RetrievalQuery:
     hypothesis: str | None = None
     support_labels: Sequence[str] | None = None
     confusion_labels: Sequence[str] | None = None
-    hypothesis_sentiment: str | None = None
+    counter_sentiment: str | None = None
     kinds: Sequence[str] = DEFAULT_KINDS
     top_k: int | Mapping[str, int] = 5
     audio_emb: np.ndarray | None = None
@@ -81,8 +169,8 @@ class RetrievalQuery:
         for lab in [self.hypothesis, *(self.support_labels or ()), *(self.confusion_labels or ())]:
             if lab is not None and lab not in CANONICAL_EMOTIONS:
                 raise KBInputError(f"{lab!r} is not a canonical emotion ({', '.join(CANONICAL_EMOTIONS)})")
-        if self.hypothesis_sentiment is not None and self.hypothesis_sentiment not in SENTIMENTS:
-            raise KBInputError(f"hypothesis_sentiment must be one of {SENTIMENTS}")
+        if self.counter_sentiment is not None and self.counter_sentiment not in SENTIMENTS:
+            raise KBInputError(f"counter_sentiment must be one of {SENTIMENTS}")
         if self.perceptual_k < 0:
             raise KBInputError("perceptual_k must be >= 0")
 
@@ -92,12 +180,9 @@ class RetrievalQuery:
             raise KBInputError(f"top_k for {kind} must be a non-negative integer, got {k!r}")
         return int(k)
 
-    def valence_sign(self) -> int | None:
-        if self.hypothesis_sentiment is not None:
-            return SENTIMENT_SIGN[self.hypothesis_sentiment]
-        if self.hypothesis is not None:
-            return SENTIMENT_SIGN[EMOTION_SENTIMENT[self.hypothesis]]
-        return None
+    def filters(self, kind: str) -> list[EntryFilter]:
+        return group_filters(kind, hypothesis=self.hypothesis, confusion=tuple(self.confusion_labels or ()),
+                             counter=self.counter_sentiment, support=tuple(self.support_labels or ()))
 
 
 @dataclass
@@ -116,67 +201,95 @@ class RetrievalResult:
         return {e.id for items in (*self.cognitive.values(), *self.perceptual.values()) for e in items}
 
 
-def kind_filter(kind: str, query: RetrievalQuery) -> EntryFilter:
-    """The entry constraint that defines a query kind (see module docstring); pure."""
-    h = query.hypothesis
-    if kind == "plain":
-        return EntryFilter()
-    if kind == "support":
-        labels = tuple(query.support_labels) if query.support_labels else ((h,) if h else ())
-        if not labels:
-            raise KBInputError("support retrieval needs a hypothesis or support_labels")
-        return EntryFilter(labels=frozenset(labels))
-    if kind == "confusion":
-        if h is None and not query.confusion_labels:
-            raise KBInputError("confusion retrieval needs a hypothesis or confusion_labels")
-        if query.confusion_labels:
-            return EntryFilter(labels=frozenset(query.confusion_labels) - {h})
-        return EntryFilter(exclude_labels=frozenset({h}), labelled_only=True)
-    if kind == "counter":
-        s = query.valence_sign()
-        if s is None:
-            raise KBInputError("counter retrieval needs a hypothesis or hypothesis_sentiment")
-        return EntryFilter(valence_signs=frozenset({-s}) if s != 0 else frozenset({-1, 1}),
-                           exclude_labels=frozenset({h}) if h else frozenset())
-    raise KBInputError(f"unknown query kind {kind!r}")
-
-
-def _and(a: EntryFilter, b: EntryFilter | None) -> EntryFilter:
-    """Conjunction of two filters (b may be None)."""
-    if b is None or b.is_empty:
-        return a
-
-    def both(x, y):
-        if x is None:
-            return y
-        return x if y is None else x & y
-
-    return EntryFilter(labels=both(a.labels, b.labels), exclude_labels=a.exclude_labels | b.exclude_labels,
-                       labelled_only=a.labelled_only or b.labelled_only,
-                       valence_signs=both(a.valence_signs, b.valence_signs), sources=both(a.sources, b.sources),
-                       splits=both(a.splits, b.splits))
-
-
-def merge_by_best(groups: Sequence[Sequence[Evidence]], k: int) -> list[Evidence]:
-    """Union of several ranked lists, each id once with its best score, top-k by score (ties: first seen)."""
-    best: dict[str, Evidence] = {}
-    for items in groups:
-        for e in items:
-            if e.id not in best or e.score > best[e.id].score:
-                best[e.id] = e
-    return sorted(best.values(), key=lambda e: -e.score)[:k]
-
-
+# ---- the retriever ------------------------------------------------------------------------------------------------
 class Retriever:
-    """Runs ``RetrievalQuery`` objects against a KB. ``text_encoder``: an object with ``encode(texts) -> (N, D)``
-    (``encoders.base.TextEncoder``) or a registered encoder name; only needed for ``query_texts``."""
+    """The ``schema.EvidenceSource`` over a KB, plus ``retrieve(RetrievalQuery)`` for explicit queries.
 
-    def __init__(self, kb: KnowledgeBase, text_encoder: Any = None) -> None:
+    norm: the checkpoint's feature statistics (audio / face queries are z-scored with them, as the stored vectors
+    are); None = vectors are used as given. text_encoder: an object with ``encode(texts) -> (N, D)`` or a registered
+    encoder name; only needed for ``RetrievalQuery.query_texts``. where: a constraint on every search (e.g. a split).
+    """
+
+    def __init__(self, kb: KnowledgeBase, *, norm: FeatureNorm | None = None, text_encoder: Any = None,
+                 where: EntryFilter | None = None) -> None:
         self.kb = kb
+        self.norm = norm if norm is not None else FeatureNorm()
+        self.where = where
         self._encoder_spec = text_encoder
         self._encoder: Any = None
-        self._centroids: dict[tuple[str, str, int], np.ndarray | None] = {}
+        self._centroids: dict[tuple[str, str, str, int], np.ndarray | None] = {}
 
+    @property
+    def dims(self) -> dict[str, int]:
+        return dict(self.kb.dims)
+
+    # -- one group ------------------------------------------------------------------------------------------------
+    def group(self, kind: str, modality: str, queries: np.ndarray, k: int, *, filters: Sequence[EntryFilter],
+              exclude: frozenset[str] | set[str], where: EntryFilter | None = None,
+              with_vectors: bool = True) -> list[Evidence]:
+        """Fill one group of ≤ k items from ``filters`` in order (``group_filters``); ``queries`` (Q, D) in KB space."""
+        got: list[Evidence] = []
+        where = both(self.where, where) if self.where is not None else where
+        for flt in filters:
+            need = k - len(got)
+            if need <= 0:
+                break
+            seen = frozenset(exclude) | {e.id for e in got}
+            rows = self.kb.search(modality, queries, need, exclude_ids=seen, where=both(flt, where), kind=kind,
+                                  with_vectors=with_vectors)
+            got += merge_by_best(rows, need)
+        return got
+
+    # -- EvidenceSource ---------------------------------------------------------------------------------------------
+    def cognitive(self, *, query: np.ndarray, modality: str, plan: QueryPlan, top_k: int, use_confusion: bool = True,
+                  use_counter: bool = True, exclude: frozenset[str] = frozenset()) -> list[Evidence]:
+        """The plan's groups, concatenated in order (support, confusion, counter; or 3·top_k plain items)."""
+        if modality not in self.kb.dims or len(query) != self.kb.dims[modality]:
+            return []
+        q = kb_vector(modality, np.asarray(query, np.float32), self.norm).reshape(1, -1)
+        out: list[Evidence] = []
+        for kind in plan_kinds(plan, use_confusion=use_confusion, use_counter=use_counter):
+            k = 3 * top_k if kind == "plain" else top_k
+            flts = group_filters(kind, hypothesis=plan.support, confusion=(plan.confusion,) if plan.confusion else (),
+                                 counter=plan.counter_sentiment)
+            out += self.group(kind, modality, q, k, filters=flts, exclude=exclude)
+        return out
+
+    def perceptual(self, *, audio: np.ndarray | None, visual: np.ndarray | None, k: int,
+                   exclude: frozenset[str] = frozenset(), complete: str | None = None,
+                   where: EntryFilter | None = None) -> tuple[list[Evidence], list[Evidence]]:
+        return (self.neighbours("audio", audio, k, exclude=exclude, complete=complete, where=where),
+                self.neighbours("visual", visual, k, exclude=exclude, complete=complete, where=where))
+
+    def neighbours(self, modality: str, vec: np.ndarray | None, k: int, *,
+                   exclude: frozenset[str] | set[str] = frozenset(), complete: str | None = None,
+                   where: EntryFilter | None = None) -> list[Evidence]:
+        """One modality of the perceptual pathway: the nearest stored vectors to ``vec`` (raw features), or for an
+        absent ``vec`` the exemplars of the ``complete`` label; [] when the KB lacks the modality or k = 0."""
+        where = both(self.where, where) if self.where is not None else where
+        if modality not in self.kb.dims or k == 0:
+            return []
+        if vec is not None and len(vec) == self.kb.dims[modality]:
+            return self.kb.search_perceptual(kb_vector(modality, vec, self.norm), modality, k, exclude_ids=exclude,
+                                             where=where)
+        if vec is None and complete is not None:
+            return self.exemplars(modality, complete, k, exclude=exclude, where=where)
+        return []
+
+    def exemplars(self, modality: str, label: str, k: int, *, exclude: frozenset[str] | set[str] = frozenset(),
+                  where: EntryFilter | None = None) -> list[Evidence]:
+        """The ``k`` stored ``modality`` entries of ``label`` nearest to that label's centroid (prototypical
+        examples; the stand-in for a missing modality)."""
+        flt = both(EntryFilter(labels=frozenset({label})), where)
+        key = (modality, label, repr(where), len(self.kb))
+        if key not in self._centroids:
+            self._centroids[key] = self.kb.centroid(modality, where=flt)
+        c = self._centroids[key]
+        if c is None:
+            return []
+        return self.kb.search_perceptual(c, modality, k, exclude_ids=exclude, where=flt)
+
+    # -- explicit queries -----------------------------------------------------------------------------------------
     @property
     def text_encoder(self) -> Any:
         if self._encoder is None and self._encoder_spec is not None:
@@ -215,28 +328,15 @@ class Retriever:
             if q is None or k == 0 or "text" not in self.kb.dims:
                 cognitive[kind] = []
                 continue
-            flt = _and(kind_filter(kind, query), query.where)
-            per_query = self.kb.search("text", q, k, exclude_ids=exclude, where=flt, kind=kind)
-            cognitive[kind] = merge_by_best(per_query, k)
+            cognitive[kind] = self.group(kind, "text", q, k, filters=query.filters(kind), exclude=frozenset(exclude),
+                                         where=query.where, with_vectors=False)
         perceptual: dict[str, list[Evidence]] = {}
         for m in PERCEPTUAL_MODALITIES:
             if m not in self.kb.dims or query.perceptual_k == 0:
                 continue
             emb = getattr(query, f"{m}_emb")
-            if emb is not None:
-                perceptual[m] = self.kb.search_perceptual(emb, m, query.perceptual_k, exclude_ids=exclude,
-                                                          where=query.where)
-            elif query.fill_missing and query.hypothesis is not None:
-                perceptual[m] = self._typical(m, query, exclude)
+            if emb is None and not (query.fill_missing and query.hypothesis is not None):
+                continue
+            perceptual[m] = self.neighbours(m, emb, query.perceptual_k, exclude=exclude, where=query.where,
+                                            complete=query.hypothesis if query.fill_missing else None)
         return RetrievalResult(cognitive=cognitive, perceptual=perceptual)
-
-    def _typical(self, modality: str, query: RetrievalQuery, exclude: set[str]) -> list[Evidence]:
-        """Stored ``modality`` vectors nearest to the centroid of the hypothesis label's vectors."""
-        flt = _and(EntryFilter(labels=frozenset({query.hypothesis})), query.where)
-        key = (modality, repr(flt), len(self.kb))
-        if key not in self._centroids:
-            self._centroids[key] = self.kb.centroid(modality, where=flt)
-        c = self._centroids[key]
-        if c is None:
-            return []
-        return self.kb.search_perceptual(c, modality, query.perceptual_k, exclude_ids=exclude, where=flt)

@@ -19,16 +19,15 @@ from typing import Any, Sequence
 from tqdm.auto import tqdm
 
 from ..encoders import FeatureCache
-from ..encoding import EncodingConfig, encode_inputs
+from ..encoders.inputs import EncodingConfig, encode_inputs
 from ..errors import InputError
-from ..pipeline import EncodedInput, QueryPlan
-from ..retriever import KBEvidenceSource
-from ..schema import CANONICAL_EMOTIONS, Evidence, Prediction, Sample
+from ..kb.retrieval import Retriever
+from ..kb.vectors import query_vector
+from ..schema import CANONICAL_EMOTIONS, EncodedInput, Evidence, Prediction, QueryPlan, Sample
 from .backend import LLMBackend
 from .cues import CueText, render_cues
 from .parsing import GenerationParse
-from .prompts import candidates_from
-from .retrieval import interleave_groups, retrieve_cognitive
+from .prompts import candidates_from, interleave_groups
 from .roles import LLMFilter, LLMGenerator, LLMPlanner, RoleRecord, Sampling
 
 LLM_VARIANTS: tuple[str, ...] = ("no_rag", "naive_rag", "full")
@@ -79,9 +78,9 @@ class _Step:
 
 
 class LLMAffectAgent:
-    """Three LLM roles sharing one backend, retrieving through ``source`` (a ``KBEvidenceSource``)."""
+    """Three LLM roles sharing one backend, retrieving through ``source`` (a ``Retriever``)."""
 
-    def __init__(self, *, backend: LLMBackend, source: KBEvidenceSource | None, encoding: EncodingConfig,
+    def __init__(self, *, backend: LLMBackend, source: Retriever | None, encoding: EncodingConfig,
                  config: LLMAgentConfig = LLMAgentConfig(), cache: FeatureCache | None = None,
                  default_labels: Sequence[str] = CANONICAL_EMOTIONS) -> None:
         if config.uses_retrieval and source is None:
@@ -147,10 +146,12 @@ class LLMAffectAgent:
             step.plan = QueryPlan(support=plan.support, confusion=plan.confusion,
                                   counter_sentiment=plan.counter_sentiment, plain=plan.support is None)
         elif cfg.variant == "naive_rag":
-            step.plan = QueryPlan(support=None, confusion=None, counter_sentiment=None, plain=True)
+            step.plan = QueryPlan.plain_query()
         if step.plan is not None and self.source is not None:
-            step.evidence = interleave_groups(retrieve_cognitive(self.source, features=x.features, plan=step.plan,
-                                                                 top_k=cfg.top_k, exclude=x.exclude))
+            q, modality = query_vector(x.features)
+            if q is not None:
+                step.evidence = interleave_groups(self.source.cognitive(query=q, modality=modality, plan=step.plan,
+                                                                        top_k=cfg.top_k, exclude=x.exclude))
         cands = candidates_from(step.evidence, max_chars=cfg.evidence_chars)
         step.keep = (True,) * len(cands)
         if cfg.variant == "full" and cands:

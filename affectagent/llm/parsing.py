@@ -23,7 +23,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Mapping, Sequence
 
-from ..schema import CANONICAL_EMOTIONS, EMOTION_SENTIMENT, SENTIMENT_SIGN, SENTIMENTS
+from ..schema import CANONICAL_EMOTIONS, EMOTION_SENTIMENT, SENTIMENT_SIGN, SENTIMENTS, counter_sentiment
 
 logger = logging.getLogger(__name__)
 
@@ -256,14 +256,6 @@ def valence(label: str) -> int:
     return SENTIMENT_SIGN[EMOTION_SENTIMENT[label]]
 
 
-def default_counter(support: str | None) -> str | None:
-    """Opposite valence of a hypothesis (None for a neutral-valence one: both signs). Same rule as the neural
-    pipeline's ``counter_sentiment``."""
-    if support is None:
-        return None
-    return {1: "negative", -1: "positive"}.get(valence(support))
-
-
 def _check_allowed(allowed: Sequence[str]) -> tuple[str, ...]:
     allowed = tuple(allowed)
     bad = [a for a in allowed if a not in CANONICAL_EMOTIONS]
@@ -302,7 +294,7 @@ def parse_plan(text: str, *, allowed: Sequence[str], truncated: bool = False) ->
     raw_counter = fields.get("counter")
     if raw_counter is None:
         issues.add("missing:counter")
-        counter = default_counter(support)
+        counter = counter_sentiment(support)
     else:
         w = str(raw_counter[0] if isinstance(raw_counter, list) and raw_counter else raw_counter).strip().lower()
         w = re.sub(r"[^a-z/ ]", "", w).strip()
@@ -310,7 +302,7 @@ def parse_plan(text: str, *, allowed: Sequence[str], truncated: bool = False) ->
         if head in _SENTIMENT_WORDS and _SENTIMENT_WORDS[head] != "neutral":
             counter = _SENTIMENT_WORDS[head]
         elif head in _COUNTER_ANY or not head:  # "any": both signs, which only a neutral-valence hypothesis has
-            counter = default_counter(support)
+            counter = counter_sentiment(support)
             if counter is not None:
                 issues.add(f"invalid_counter:{w[:20]}")
         elif normalise_label(head, CANONICAL_EMOTIONS) and valence(normalise_label(head, CANONICAL_EMOTIONS)):
@@ -319,10 +311,10 @@ def parse_plan(text: str, *, allowed: Sequence[str], truncated: bool = False) ->
             counter = EMOTION_SENTIMENT[lab]
         else:
             issues.add(f"invalid_counter:{w[:20]}")
-            counter = default_counter(support)
+            counter = counter_sentiment(support)
         if counter is not None and support is not None and SENTIMENT_SIGN[counter] == valence(support):
             issues.add("counter_same_valence")
-            counter = default_counter(support)
+            counter = counter_sentiment(support)
     if truncated and any(r.startswith("missing:") for r in issues.reasons):
         issues.add("truncated")
     return PlanParse(support, confusion, counter, fallback=issues.close(), truncated=truncated)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..schema import Evidence
+from ..schema import QUERY_KINDS, Evidence
 from .backend import ChatMessage
 from .cues import CueText
 
@@ -44,6 +44,15 @@ def _clip(text: str, limit: int) -> str:
 def candidates_from(evidence: Sequence[Evidence], *, max_chars: int = 160) -> list[Candidate]:
     return [Candidate(label=e.label, text=_clip(e.text, max_chars), kind=e.kind, score=float(e.score))
             for e in evidence]
+
+
+def interleave_groups(evidence: Sequence[Evidence]) -> list[Evidence]:
+    """Order candidates by rank across the query groups (support 1, confusion 1, counter 1, support 2, ...), so that
+    the first numbers a model reads are the best item of every group, not one whole group. Plain lists are unchanged."""
+    groups = [[e for e in evidence if e.kind == k] for k in QUERY_KINDS]
+    rest = [e for e in evidence if e.kind not in QUERY_KINDS]
+    out = [g[i] for i in range(max((len(g) for g in groups), default=0)) for g in groups if i < len(g)]
+    return out + rest
 
 
 def render_candidates(cands: Sequence[Candidate]) -> str:

@@ -19,18 +19,19 @@ from typing import Any, Iterator
 import numpy as np
 import torch
 
+from ..schema import Role
 from .gae import gae
 from .ppo_loss import kl_shaped_rewards
 
-ROLES: tuple[str, ...] = ("planner", "filter", "generator")
+ROLES = tuple(Role)  # episode order: t=0 planner, t=1 filter, t=2 generator
 
 
 @dataclass
 class Rollout:
     """One batch of episodes collected with the rollout policy.
 
-    index: (B,) corpus indices; actions: stored actions for re-evaluation ({"plan": (support, confusion), "filter": keep
-    (B, N) bool, "generate": label}); env: what the environment returned (query plans, cognitive evidence, perceptual
+    index: (B,) corpus indices; actions: stored actions for re-evaluation ({Role.PLANNER: (support, confusion),
+    Role.FILTER: keep (B, N) bool, Role.GENERATOR: label}); env: what the environment returned (query plans, cognitive evidence, perceptual
     neighbours) so the update re-scores exactly the observations the policy saw.
     logp_old, logp_ref, values, active, dones: (B, 3). task_reward: (B,) shared R. local_reward: (B, 3) incremental
     terms (planner, filter, 0). Filled by ``finish``: rewards, advantages, returns (B, 3).

@@ -16,8 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..pipeline import EncodedInput
-from ..schema import CANONICAL_EMOTIONS, Features, ModalityMask
+from ..schema import CANONICAL_EMOTIONS, EncodedInput, Features, ModalityMask
 from ..train.sft import EncodedCorpus
 
 PAIRED_LABELS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise")

@@ -30,12 +30,12 @@ from tqdm.auto import tqdm
 
 from ..agents.actor import SharedActor
 from ..agents.critic import Critic, episode_stats
-from ..evidence_memo import MemoEvidenceSource
-from ..pipeline import AffectAgentPipeline, BatchRun, EncodedInput, PipelineConfig
+from ..kb.memo import MemoEvidenceSource
+from ..pipeline import AffectAgentPipeline, BatchRun, PipelineConfig
 from ..rl.buffer import ROLES, Rollout
 from ..rl.ppo_loss import categorical_kl, mappo_loss
 from ..rl.rewards import agent_rewards, marginal_weighted_f1, set_f1
-from ..schema import CANONICAL_EMOTIONS
+from ..schema import CANONICAL_EMOTIONS, EncodedInput, Role
 from .sft import EncodedCorpus
 
 
@@ -122,25 +122,25 @@ def critic_values(critic: Critic, run: BatchRun) -> torch.Tensor:
 
 
 def _actions(run: BatchRun) -> dict[str, Any]:
-    acts: dict[str, Any] = {"generate": run.gen.label.clone()}
+    acts: dict[str, Any] = {Role.GENERATOR: run.gen.label.clone()}
     if run.plan is not None:
-        acts["plan"] = (run.plan.support.clone(), run.plan.confusion.clone())
+        acts[Role.PLANNER] = (run.plan.support.clone(), run.plan.confusion.clone())
     if run.filt is not None:
-        acts["filter"] = run.filt.keep.clone()
+        acts[Role.FILTER] = run.filt.keep.clone()
     return acts
 
 
 def _fit_actions(actions: dict[str, Any], evidence: Sequence[Sequence]) -> dict[str, Any]:
     """Stored keep masks are padded to the rollout's widest candidate list; a minibatch may be narrower."""
-    if "filter" not in actions:
+    if Role.FILTER not in actions:
         return actions
     n = max([len(e) for e in evidence] + [1])
-    keep = actions["filter"]
+    keep = actions[Role.FILTER]
     if keep.shape[1] > n:
         keep = keep[:, :n]
     elif keep.shape[1] < n:
         keep = torch.nn.functional.pad(keep, (0, n - keep.shape[1]))
-    return {**actions, "filter": keep}
+    return {**actions, Role.FILTER: keep}
 
 
 @dataclass
@@ -177,7 +177,7 @@ def collect_rollout(
     gold_l = _labels(torch.as_tensor(gold))
     sampled = _labels(run.gen.label)
     # Counterfactual greedy answers (not part of the rollout records).
-    greedy_acts = {k: v for k, v in acts.items() if k != "generate"}
+    greedy_acts = {k: v for k, v in acts.items() if k != Role.GENERATOR}
     full = _labels(pipe.run(inputs, actions=greedy_acts, **over).gen.label)
     no_plan = (_labels(pipe.with_config(replace(cfg, use_planner=False)).run(inputs).gen.label)
                if cfg.use_planner and cfg.use_retrieval else full)

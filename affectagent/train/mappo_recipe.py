@@ -72,7 +72,7 @@ def run_mappo_recipe(config: MAPPORecipeConfig, *, out: str | Path, data_root: s
                      progress: bool = True, command: str = "") -> Path:
     from ..api import AffectAgent
     from ..datasets import load as load_dataset
-    from ..evaluate import score_predictions
+    from ..metrics.evaluate import score_predictions
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -16,13 +16,14 @@ import numpy as np
 
 from .. import datasets
 from ..agents.checkpoint import AgentCheckpoint
-from ..agents.observation import FeatureNorm, FeatureSpec
+from ..agents.observation import FeatureSpec
 from ..encoders import ExtractConfig, FeatureCache
-from ..encoding import EncodingConfig, encode_inputs, gold_arrays
+from ..encoders.inputs import EncodingConfig, encode_inputs, gold_arrays
 from ..errors import InputError
-from ..pipeline import AffectAgentPipeline, EncodedInput
-from ..retriever import KBEvidenceSource, build_kb, entries_from_inputs
-from ..schema import CANONICAL_EMOTIONS, Sample
+from ..kb.from_inputs import build_kb, entries_from_inputs
+from ..kb.retrieval import Retriever
+from ..pipeline import AffectAgentPipeline
+from ..schema import CANONICAL_EMOTIONS, EncodedInput, FeatureNorm, Sample
 from .sft import EncodedCorpus, SFTConfig, run_inference, train_sft
 
 AUDIO_CORPORA = frozenset({"emodb", "ravdess"})
@@ -162,7 +163,7 @@ def train_recipe(config: RecipeConfig, *, out: str | Path, data_root: str | Path
     entries = [e for part, samples, cs in zip(parts, all_samples, config.corpora)
                for e in kb_entries(part, samples, norm, cs.split)]
     kb = build_kb(kb_dir, entries, text_dim=spec.text_dim, audio_dim=spec.audio_dim, visual_dim=spec.face_dim)
-    source = KBEvidenceSource(kb, norm)
+    source = Retriever(kb, norm=norm)
 
     dev_corpus = None
     if config.dev is not None:

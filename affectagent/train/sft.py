@@ -19,9 +19,17 @@ import torch
 from tqdm.auto import tqdm
 
 from ..agents.actor import ActorConfig, SharedActor
-from ..agents.observation import FeatureNorm, FeatureSpec
-from ..pipeline import AffectAgentPipeline, EncodedInput, EvidenceSource, PipelineConfig, QueryPlan, counter_sentiment
-from ..schema import CANONICAL_EMOTIONS, Evidence
+from ..agents.observation import FeatureSpec
+from ..pipeline import AffectAgentPipeline, PipelineConfig
+from ..schema import (
+    CANONICAL_EMOTIONS,
+    EncodedInput,
+    Evidence,
+    EvidenceSource,
+    FeatureNorm,
+    QueryPlan,
+    counter_sentiment,
+)
 from .sft_loss import SFTLossWeights, sft_loss
 
 

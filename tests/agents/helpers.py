@@ -1,10 +1,8 @@
 """Small random observations for agent tests (shapes only; behaviour tests use real data elsewhere)."""
 import numpy as np
-import torch
 
-from affectagent.agents.observation import (FeatureNorm, FeatureSpec, build_evidence_batch, build_observation,
-                                            build_perceptual_batch)
-from affectagent.schema import EMOTION_SENTIMENT, Evidence, Features, ModalityMask
+from affectagent.agents.observation import FeatureSpec, build_evidence_batch, build_observation, build_perceptual_batch
+from affectagent.schema import EMOTION_SENTIMENT, Evidence, FeatureNorm, Features, ModalityMask
 
 SPEC = FeatureSpec(text_dim=8, audio_dim=6, aseq_dim=5, face_dim=7, visual_dim=4, max_aseq=6, max_fseq=5)
 

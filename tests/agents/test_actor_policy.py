@@ -67,8 +67,8 @@ def test_sequence_padding_is_trimmed_and_does_not_change_outputs():
     padding for everyone else) leaves every other sample's state, fusion and logits unchanged."""
     import numpy as np
 
-    from affectagent.agents.observation import FeatureNorm, build_observation
-    from affectagent.schema import Features, ModalityMask
+    from affectagent.agents.observation import build_observation
+    from affectagent.schema import FeatureNorm, Features, ModalityMask
 
     rng = np.random.default_rng(0)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from affectagent.kb import EntryFilter, KBInputError, KnowledgeBase, RetrievalQuery, Retriever
-from affectagent.kb.retrieval import kind_filter, merge_by_best
+from affectagent.kb.retrieval import group_filters, merge_by_best
 from affectagent.schema import Evidence
 
 Q = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)   # nearest first: a b c d e f g h
@@ -54,8 +54,8 @@ def test_counter_of_positive_and_neutral_hypotheses(kb):
     neutral = r.retrieve(RetrievalQuery(text_emb=Q, hypothesis="neutral", kinds=("counter",), top_k=10))
     assert ids(neutral.cognitive["counter"]) == ["a_sad", "b_angry", "c_happy", "e_sad", "f_happy",
                                                  "g_surprise_pos", "h_fear"]
-    # an explicit hypothesis sentiment overrides the label's default valence (surprise defaults to neutral)
-    s = r.retrieve(RetrievalQuery(text_emb=Q, hypothesis="surprise", hypothesis_sentiment="positive",
+    # a stated counter sentiment overrides the default (a neutral-valence hypothesis is countered by both signs)
+    s = r.retrieve(RetrievalQuery(text_emb=Q, hypothesis="surprise", counter_sentiment="negative",
                                   kinds=("counter",), top_k=2))
     assert ids(s.cognitive["counter"]) == ["a_sad", "b_angry"]
     # items with the hypothesis label are never counter evidence (g_surprise_pos has a positive sentiment)
@@ -63,11 +63,12 @@ def test_counter_of_positive_and_neutral_hypotheses(kb):
     assert ids(s.cognitive["counter"]) == ["a_sad", "b_angry", "c_happy", "e_sad", "f_happy", "h_fear"]
 
 
-def test_confusion_restricted_to_confusable_labels_and_support_set(kb):
+def test_confusion_takes_confusable_labels_first_then_tops_up(kb):
     r = Retriever(kb)
     res = r.retrieve(RetrievalQuery(text_emb=Q, hypothesis="sad", confusion_labels=("fear", "angry", "sad"),
                                     support_labels=("sad", "fear"), kinds=("support", "confusion"), top_k=5))
-    assert ids(res.cognitive["confusion"]) == ["b_angry", "h_fear"]            # hypothesis itself never
+    # the named confusable labels first (never the hypothesis), then the nearest other labels fill the group
+    assert ids(res.cognitive["confusion"]) == ["b_angry", "h_fear", "c_happy", "d_neutral", "f_happy"]
     assert ids(res.cognitive["support"]) == ["a_sad", "e_sad", "h_fear"]
 
 
@@ -145,10 +146,12 @@ def test_bad_queries():
     with pytest.raises(KBInputError):
         RetrievalQuery(hypothesis="joy")
     with pytest.raises(KBInputError, match="hypothesis"):
-        kind_filter("support", RetrievalQuery())
+        group_filters("support", hypothesis=None)
     with pytest.raises(KBInputError, match="hypothesis"):
-        kind_filter("counter", RetrievalQuery())
-    assert kind_filter("plain", RetrievalQuery()).is_empty
+        group_filters("counter", hypothesis=None)
+    with pytest.raises(KBInputError, match="hypothesis"):
+        group_filters("confusion", hypothesis=None)
+    assert [f.is_empty for f in group_filters("plain", hypothesis=None)] == [True]
 
 
 def test_merge_by_best_keeps_best_score_per_id():

@@ -5,13 +5,14 @@ import pytest
 import torch
 
 from affectagent.rl.buffer import ROLES, Rollout
+from affectagent.schema import Role
 
 
 def _rollout(**kw):
     b = 2
-    base = dict(index=np.array([5, 9]), actions={"generate": torch.tensor([1, 2]),
-                                                 "plan": (torch.tensor([0, 1]), torch.tensor([2, 3])),
-                                                 "filter": torch.tensor([[True, False], [False, False]])},
+    base = dict(index=np.array([5, 9]), actions={Role.GENERATOR: torch.tensor([1, 2]),
+                                                 Role.PLANNER: (torch.tensor([0, 1]), torch.tensor([2, 3])),
+                                                 Role.FILTER: torch.tensor([[True, False], [False, False]])},
                 env={"plans": ["p5", "p9"], "row": [0, 1]},
                 logp_old=torch.zeros(b, 3), logp_ref=torch.zeros(b, 3), values=torch.zeros(b, 3),
                 active=torch.ones(b, 3, dtype=torch.bool), task_reward=torch.tensor([1.0, 0.0]),
@@ -68,7 +69,7 @@ def test_select_and_minibatches_keep_rows_aligned():
     ro = _rollout().finish(gamma=1.0, lam=1.0, kl_coef=0.0, normalize=False)
     mb = ro.select(np.array([1]))
     assert mb.index.tolist() == [9] and mb.env["plans"] == ["p9"] and mb.env["row"] == [1]
-    assert mb.actions["plan"][1].tolist() == [3] and mb.actions["filter"].tolist() == [[False, False]]
+    assert mb.actions[Role.PLANNER][1].tolist() == [3] and mb.actions[Role.FILTER].tolist() == [[False, False]]
     assert torch.equal(mb.returns, ro.returns[1:2])
     seen = sorted(i for m in ro.minibatches(1, np.random.default_rng(0)) for i in m.index.tolist())
     assert seen == [5, 9]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from affectagent.encoders import ExtractConfig
-from affectagent.encoding import EncodingConfig
+from affectagent.encoders.inputs import EncodingConfig
 from affectagent.paths import data_root
 from affectagent.schema import CANONICAL_EMOTIONS
 from affectagent.study.paired import drop_modality, modality_dropout, pair_corpora, replace_modality

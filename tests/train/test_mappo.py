@@ -10,10 +10,9 @@ import torch
 
 from affectagent.agents.actor import ActorConfig, SharedActor
 from affectagent.agents.critic import Critic
-from affectagent.agents.observation import FeatureNorm
 from affectagent.pipeline import AffectAgentPipeline, PipelineConfig
-from affectagent.schema import CANONICAL_EMOTIONS
-from affectagent.train.mappo import (MAPPOConfig, MAPPOState, collect_rollout, step_log_probs, train_mappo)
+from affectagent.schema import CANONICAL_EMOTIONS, FeatureNorm, Role
+from affectagent.train.mappo import MAPPOConfig, MAPPOState, collect_rollout, step_log_probs, train_mappo
 
 from ..agents.helpers import SPEC, ListSource
 from .test_sft import _corpus
@@ -46,7 +45,7 @@ def test_rollout_records_the_sampled_policy_only():
     assert torch.allclose(step_log_probs(run), ro.logp_old, atol=1e-5)
     # reference = current policy here, so the KL estimate is zero; rewards are per-sample F1 of the sampled answer
     assert torch.allclose(ro.logp_ref, ro.logp_old, atol=1e-5) and stats.kl_ref == pytest.approx(0.0, abs=1e-5)
-    sampled = [CANONICAL_EMOTIONS[i] for i in ro.actions["generate"].tolist()]
+    sampled = [CANONICAL_EMOTIONS[i] for i in ro.actions[Role.GENERATOR].tolist()]
     assert ro.task_reward.tolist() == [float(s == CANONICAL_EMOTIONS[g]) for s, g in zip(sampled, corpus.gold[idx])]
     assert ro.active[:, 0].all() and ro.active[:, 2].all()
 

@@ -3,9 +3,8 @@ import numpy as np
 import torch
 
 from affectagent.agents.actor import ActorConfig
-from affectagent.agents.observation import FeatureNorm
-from affectagent.pipeline import AffectAgentPipeline, EncodedInput, PipelineConfig
-from affectagent.schema import CANONICAL_EMOTIONS, Features, ModalityMask
+from affectagent.pipeline import AffectAgentPipeline, PipelineConfig
+from affectagent.schema import CANONICAL_EMOTIONS, EncodedInput, FeatureNorm, Features, ModalityMask
 from affectagent.train.sft import EncodedCorpus, SFTConfig, run_inference, train_sft
 
 from ..agents.helpers import SPEC, ListSource

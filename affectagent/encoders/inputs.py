@@ -14,9 +14,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .encoders import ExtractConfig, FeatureCache, encode_texts, extract_many
-from .pipeline import EncodedInput
-from .schema import CANONICAL_EMOTIONS, Features, ModalityMask, Sample
+from ..schema import CANONICAL_EMOTIONS, EncodedInput, Features, ModalityMask, Sample
+from .cache import FeatureCache
+from .config import ExtractConfig
+from .extract import encode_texts, extract_many
 
 SPEAKER_INDEPENDENT = frozenset({"emodb", "ravdess"})
 _DIALOGUE_ID = re.compile(r"^(?P<dialogue>.+?)_(?:utt|u)\d+$")
@@ -71,7 +72,7 @@ def encoder_text(sample: Sample, config: EncodingConfig) -> str:
     if not text:
         return ""
     if config.extract.text_encoder == "minilm-emotion":
-        from .encoders.text_emotion import format_with_context
+        from .text_emotion import format_with_context
 
         return format_with_context(text, sample.context, sample.speaker)
     return text
@@ -127,7 +128,7 @@ def encode_inputs(
 
 def gold_arrays(samples: Sequence[Sample]) -> tuple[np.ndarray, np.ndarray]:
     """(N,) canonical label index (−1 unlabelled) and (N,) sentiment index (−1 unknown)."""
-    from .agents.observation import SENT_INDEX
+    from ..agents.observation import SENT_INDEX
 
     gold = np.array([CANONICAL_EMOTIONS.index(s.label) if s.label else -1 for s in samples], np.int64)
     sent = np.array([SENT_INDEX[s.sentiment] if s.sentiment else -1 for s in samples], np.int64)

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from . import datasets
-from .errors import InputError
-from .schema import Prediction, Sample
+from .. import datasets
+from ..errors import InputError
+from ..schema import Prediction, Sample
 
 
 @dataclass
@@ -21,8 +21,8 @@ class EvalResult:
 
 
 def score_predictions(samples: Sequence[Sample], preds: Sequence[Prediction], *, dataset: str) -> dict[str, Any]:
-    from .metrics.classification import classification_report, weighted_f1
-    from .metrics.hit_rate import hit_rate
+    from .classification import classification_report, weighted_f1
+    from .hit_rate import hit_rate
 
     space = datasets.label_space(dataset)
     pairs = [(s, p) for s, p in zip(samples, preds) if s.label is not None]
@@ -53,7 +53,7 @@ def score_predictions(samples: Sequence[Sample], preds: Sequence[Prediction], *,
 
 
 def write_outputs(result: EvalResult, out_dir: Path, *, title: str) -> dict[str, str]:
-    from .metrics.confusion_plot import plot_confusion_matrix
+    from .confusion_plot import plot_confusion_matrix
 
     out_dir.mkdir(parents=True, exist_ok=True)
     pred_path = out_dir / "predictions.jsonl"
@@ -71,9 +71,9 @@ def write_outputs(result: EvalResult, out_dir: Path, *, title: str) -> dict[str,
 
 def evaluate(agent, *, dataset: str, split: str, data_root: str | Path | None = None,
              data_file: str | Path | None = None, limit: int | None = None, progress: bool = True) -> EvalResult:
-    from .encoding import encode_inputs
-    from .train.recipe import extract_config_for
-    from .train.sft import run_inference
+    from ..encoders.inputs import encode_inputs
+    from ..train.recipe import extract_config_for
+    from ..train.sft import run_inference
 
     space = datasets.label_space(dataset)
     if space is None:

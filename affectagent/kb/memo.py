@@ -7,8 +7,7 @@ import hashlib
 
 import numpy as np
 
-from .pipeline import EvidenceSource, QueryPlan
-from .schema import Evidence
+from ..schema import Evidence, EvidenceSource, QueryPlan
 
 
 def _key(*parts) -> str:
