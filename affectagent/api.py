@@ -23,6 +23,8 @@ from .kb.retrieval import Retriever
 from .paths import PACKAGE_DIR, cache_dir
 from .pipeline import AffectAgentPipeline, PipelineConfig
 from .schema import CANONICAL_EMOTIONS, Prediction, Sample, Turn
+from .train.recipe import CorpusSpec, encode_corpus, kb_entries, load_corpus
+from .train.sft import run_inference
 
 DEFAULT_CHECKPOINT = PACKAGE_DIR / "assets" / "default" / "agents.pt"
 VIDEO_EXTS = frozenset({".mp4", ".mkv", ".webm", ".avi", ".mov", ".flv", ".m4v", ".mpg", ".mpeg", ".3gp"})
@@ -48,8 +50,6 @@ def default_kb_dir(checkpoint: Path) -> Path:
 def build_checkpoint_kb(ckpt: AgentCheckpoint, out: Path, *, data_root: str | Path | None,
                         cache: FeatureCache | None, log=print) -> KnowledgeBase:
     """Rebuild the evidence KB a checkpoint was trained with, from the corpora its provenance names."""
-    from .train.recipe import CorpusSpec, encode_corpus, kb_entries, load_corpus
-
     corpora = ckpt.provenance.get("corpora")
     if not corpora:
         raise CheckpointError("the checkpoint does not say which corpora its knowledge base holds; pass --kb DIR")
@@ -136,8 +136,6 @@ class AffectAgent:
         enc = replace(self.encoding, extract=replace(self.encoding.extract, transcribe=transcribe))
         inputs = encode_inputs(samples, label_sets=[labels] * len(samples), config=enc, cache=self.cache,
                                progress=progress)
-        from .train.sft import run_inference
-
         return run_inference(self.pipeline, inputs, with_trace=explain, progress=progress)
 
     def predict_paths(self, paths: Sequence[str | Path], *, texts: Sequence[str | None] | None = None,

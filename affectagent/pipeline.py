@@ -14,7 +14,9 @@ import numpy as np
 import torch
 
 from .agents.actor import FusionOut, SharedActor
-from .agents.explain import describe_face, describe_voice, open_vocabulary_set, rationale
+from .agents.evidence_filter import FilterAction, explain_filter, filter_action
+from .agents.generator import (GenerateAction, describe_face, describe_voice, generate_action, open_vocabulary_set,
+                               rationale)
 from .agents.observation import (
     LABEL_INDEX,
     EvidenceBatch,
@@ -24,10 +26,9 @@ from .agents.observation import (
     build_observation,
     build_perceptual_batch,
 )
-from .agents.policy import FilterAction, GenerateAction, PlanAction, filter_action, generate_action, plan_action
+from .agents.planner import PlanAction, explain_plan, plan_action, query_plans
 from .kb.vectors import face_vector, query_vector
 from .schema import (
-    CANONICAL_EMOTIONS,
     SENTIMENTS,
     EncodedInput,
     Evidence,
@@ -36,7 +37,6 @@ from .schema import (
     Prediction,
     QueryPlan,
     Role,
-    counter_sentiment,
 )
 
 
@@ -154,14 +154,7 @@ class AffectAgentPipeline:
         return out
 
     def plans_from(self, plan: PlanAction | None, n: int) -> list[QueryPlan]:
-        if plan is None or not self.config.use_planner:
-            return [QueryPlan.plain_query() for _ in range(n)]
-        out = []
-        for s, c in zip(plan.support.tolist(), plan.confusion.tolist()):
-            sl = CANONICAL_EMOTIONS[s]
-            out.append(QueryPlan(support=sl, confusion=CANONICAL_EMOTIONS[c] if c >= 0 else None,
-                                 counter_sentiment=counter_sentiment(sl)))
-        return out
+        return query_plans(plan if self.config.use_planner else None, n)
 
     # ---- one pass ----------------------------------------------------------------------------------------------
     def run(
@@ -237,20 +230,12 @@ class AffectAgentPipeline:
 
     def trace(self, i: int, run: BatchRun) -> dict[str, Any]:
         keep = run.filt.keep if run.filt is not None else run.ev.mask
-        cand = []
-        for j, e in enumerate(run.evidence[i]):
-            cand.append({"id": e.id, "kind": e.kind, "label": e.label, "score": round(float(e.score), 4),
-                         "keep": bool(keep[i, j]),
-                         "keep_prob": None if run.filt is None else round(float(run.filt.probs[i, j]), 4),
-                         "text": e.text})
         a, v = run.perceptual[i]
         return {
             "config": asdict(self.config),
-            "planner": None if run.plan is None else {
-                "probs": {CANONICAL_EMOTIONS[k]: round(float(p), 4) for k, p in enumerate(run.plan.probs[i].tolist()) if p > 1e-6},
-            },
+            "planner": explain_plan(run.plan, i),
             "queries": asdict(run.plans[i]),
-            "candidates": cand,
+            "candidates": explain_filter(run.evidence[i], keep[i], None if run.filt is None else run.filt.probs[i]),
             "perceptual": {"audio": [{"id": e.id, "label": e.label, "score": round(float(e.score), 4)} for e in a],
                            "visual": [{"id": e.id, "label": e.label, "score": round(float(e.score), 4)} for e in v]},
             "routing_weights": [round(float(w), 4) for w in run.fused.routing[i].tolist()],

@@ -26,7 +26,7 @@ def agents_ms(agent: AffectAgent, inputs, repeats: int) -> dict[str, float]:
             t0 = time.perf_counter()
             obs = pipe.observe(inputs)
             h = pipe.actor.state(obs)
-            from affectagent.agents.policy import plan_action
+            from affectagent.agents.planner import plan_action
 
             plan = plan_action(pipe.actor.plan_logits(h, obs.cand), sample=False)
             plans = pipe.plans_from(plan, len(inputs))

@@ -1,7 +1,9 @@
 """The neural shared actor: one trunk and three role heads (planner, evidence filter, generator) plus RAAF and MB-MoE.
 
-The paper shares one MLLM between the three agents; here one small network plays that part. Every head returns logits;
-``agents/policy.py`` turns them into actions with log-probabilities and entropies (so SFT and MAPPO share one code path).
+The paper shares one MLLM between the three agents; here one small network plays that part: a shared trunk (modality
+projections, face temporal pooling, the evidence token encoder) and one head per role, each in the file named after
+its role (``planner.py``, ``evidence_filter.py``, ``generator.py``) together with its action distribution (actions with
+log-probabilities and entropies, so SFT and MAPPO share one code path) and its explanation.
 
 Shape legend: B batch · C labels · N evidence · K perceptual neighbours · D width (``dim``) · Ta/Tv audio/face tokens
 """
@@ -14,10 +16,30 @@ from torch import nn
 
 from ..fusion import MBMoE, RAAF, TemporalQueryPool
 from ..fusion.masked import masked_mean
-from ..schema import CANONICAL_EMOTIONS, SENTIMENTS
+from ..schema import CANONICAL_EMOTIONS
+from .evidence_filter import FilterHead
+from .generator import GeneratorHead
+from .layers import mlp
 from .observation import KIND_INDEX, EvidenceBatch, FeatureSpec, Observation, PerceptualBatch
+from .planner import PlannerHead
 
-NEG_INF = -1e9
+# State-dict names of checkpoints saved before the role heads had modules of their own (the shipped default).
+LEGACY_KEYS: tuple[tuple[str, str], ...] = (
+    ("plan_head.", "planner.proj."), ("filter_head.", "evidence_filter.mlp."), ("ev_attn.", "generator.attn."),
+    ("gen_head.", "generator.label_mlp."), ("sent_head.", "generator.sentiment_mlp."),
+)
+
+
+def upgrade_state_dict(state: dict) -> dict:
+    """Rename legacy head parameters (``LEGACY_KEYS``); other keys unchanged."""
+    out = {}
+    for k, v in state.items():
+        for old, new in LEGACY_KEYS:
+            if k.startswith(old):
+                k = new + k[len(old):]
+                break
+        out[k] = v
+    return out
 
 
 @dataclass(frozen=True)
@@ -54,15 +76,12 @@ class FusionOut:
     aux_loss: torch.Tensor
 
 
-def _mlp(i: int, h: int, o: int, p: float) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(i, h), nn.GELU(), nn.Dropout(p), nn.Linear(h, o))
-
-
 class SharedActor(nn.Module):
     def __init__(self, *, spec: FeatureSpec, config: ActorConfig = ActorConfig()) -> None:
         super().__init__()
         self.spec, self.config = spec, config
         d, c, p = config.dim, len(CANONICAL_EMOTIONS), config.dropout
+        # Construction order = parameter-initialisation order (kept fixed so a seed gives the same initial network).
         # modality projections
         self.text_proj = nn.Sequential(nn.Dropout(p), nn.Linear(spec.text_dim, d))
         self.ctx_proj = nn.Sequential(nn.Dropout(p), nn.Linear(spec.text_dim, d))
@@ -71,22 +90,18 @@ class SharedActor(nn.Module):
         self.fseq_proj = nn.Sequential(nn.Linear(spec.face_dim, d), nn.GELU(), nn.Linear(d, d))
         self.visual_proj = nn.Linear(spec.visual_dim, d)
         self.face_pool = TemporalQueryPool(dim=d, queries=2, heads=config.heads)
-        self.trunk = nn.Sequential(nn.LayerNorm(6 * d + 4), _mlp(6 * d + 4, 2 * d, d, p), nn.GELU())
-        # planner
-        self.plan_head = nn.Linear(d, c)
-        # evidence encoders (filter + generator)
+        self.trunk = nn.Sequential(nn.LayerNorm(6 * d + 4), mlp(6 * d + 4, 2 * d, d, p), nn.GELU())
+        self.planner = PlannerHead(dim=d, labels=c)
+        # evidence token encoder (shared by the filter and the generator)
         self.ev_proj = nn.Linear(spec.text_dim, d)
         self.label_emb = nn.Embedding(c + 1, d)  # index c = "no label"
         self.kind_emb = nn.Embedding(len(KIND_INDEX), d)
-        self.filter_head = nn.Sequential(nn.LayerNorm(4 * d + 2), _mlp(4 * d + 2, d, 1, p))
+        self.evidence_filter = FilterHead(dim=d, dropout=p)
         # fusion
         self.raaf_audio = RAAF(dim=d, heads=config.heads)
         self.raaf_visual = RAAF(dim=d, heads=config.heads)
         self.moe = MBMoE(dim=d, experts=config.experts, top_k=config.top_k)
-        # generator
-        self.ev_attn = nn.MultiheadAttention(d, config.heads, batch_first=True)
-        self.gen_head = nn.Sequential(nn.LayerNorm(4 * d + c), _mlp(4 * d + c, 2 * d, c, p))
-        self.sent_head = nn.Sequential(nn.LayerNorm(4 * d + c), _mlp(4 * d + c, d, len(SENTIMENTS), p))
+        self.generator = GeneratorHead(dim=d, heads=config.heads, dropout=p, vote_temperature=config.vote_temperature)
 
     # ---- state -------------------------------------------------------------------------------------------------
     def _tokens(self, obs: Observation) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -108,25 +123,21 @@ class SharedActor(nn.Module):
         flags = torch.stack([obs.text_on, obs.ctx_on, obs.audio_on, obs.visual_on], dim=1).float()
         return self.trunk(torch.cat([t, cx, a, v, face, t * cx, flags], dim=1))
 
-    # ---- planner -----------------------------------------------------------------------------------------------
+    # ---- role heads -------------------------------------------------------------------------------------------
     def plan_logits(self, h: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
-        return self.plan_head(h).masked_fill(~cand, NEG_INF)
+        return self.planner(h, cand)
 
-    # ---- filter ------------------------------------------------------------------------------------------------
-    def _evidence_tokens(self, ev: EvidenceBatch) -> torch.Tensor:
+    def _label_tokens(self, ev: EvidenceBatch) -> torch.Tensor:
         lab = ev.label.clone()
         lab[lab < 0] = len(CANONICAL_EMOTIONS)
-        return self.ev_proj(ev.emb) + self.label_emb(lab) + self.kind_emb(ev.kind)
+        return self.label_emb(lab)
+
+    def _evidence_tokens(self, ev: EvidenceBatch) -> torch.Tensor:
+        return self.ev_proj(ev.emb) + self._label_tokens(ev) + self.kind_emb(ev.kind)
 
     def filter_logits(self, h: torch.Tensor, ev: EvidenceBatch, support: torch.Tensor) -> torch.Tensor:
         """(B, N) keep logits; ``support`` (B,) is the planner's hypothesis label index."""
-        e = self._evidence_tokens(ev)
-        hh = h.unsqueeze(1).expand_as(e)
-        agrees = (ev.label == support.unsqueeze(1)).float().unsqueeze(-1)
-        lab = ev.label.clone()
-        lab[lab < 0] = len(CANONICAL_EMOTIONS)
-        x = torch.cat([hh, e, hh * e, self.label_emb(lab), ev.score.unsqueeze(-1), agrees], dim=-1)
-        return self.filter_head(x).squeeze(-1).masked_fill(~ev.mask, NEG_INF)
+        return self.evidence_filter(h, self._evidence_tokens(ev), self._label_tokens(ev), ev, support)
 
     # ---- fusion ------------------------------------------------------------------------------------------------
     def fuse(self, obs: Observation, perc: PerceptualBatch, *, use_raaf: bool = True, use_moe: bool = True) -> FusionOut:
@@ -148,31 +159,18 @@ class SharedActor(nn.Module):
                          gate_audio=ra.gate, gate_visual=rv.gate, filled_audio=ra.filled, filled_visual=rv.filled,
                          aux_loss=aux)
 
-    # ---- generator ---------------------------------------------------------------------------------------------
     def evidence_vote(self, ev: EvidenceBatch, keep: torch.Tensor) -> torch.Tensor:
-        """(B, C) similarity-weighted label distribution of the kept evidence (zeros when nothing is kept)."""
-        c = len(CANONICAL_EMOTIONS)
-        valid = keep & ev.mask & (ev.label >= 0)
-        w = (ev.score / self.config.vote_temperature).masked_fill(~valid, NEG_INF).softmax(dim=-1) * valid
-        onehot = torch.nn.functional.one_hot(ev.label.clamp_min(0), c).float()
-        return torch.einsum("bn,bnc->bc", w, onehot)
+        return self.generator.evidence_vote(ev, keep)
 
     def generate_logits(
         self, h: torch.Tensor, ev: EvidenceBatch, keep: torch.Tensor, fused: FusionOut, cand: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns label logits (B, C) masked to candidates, sentiment logits (B, 3), evidence attention (B, N)."""
-        e = self._evidence_tokens(ev)
-        kmask = keep & ev.mask
-        has = kmask.any(dim=1)
-        pooled = torch.zeros_like(h)
-        attn = h.new_zeros(ev.mask.shape)
-        if has.any():
-            out, w = self.ev_attn(h[has].unsqueeze(1), e[has], e[has], key_padding_mask=~kmask[has])
-            pooled[has] = out.squeeze(1)
-            attn[has] = w.squeeze(1)
-        vote = self.evidence_vote(ev, keep)
-        x = torch.cat([h, fused.audio, fused.visual, pooled, vote], dim=-1)
-        return self.gen_head(x).masked_fill(~cand, NEG_INF), self.sent_head(x), attn
+        return self.generator(h, self._evidence_tokens(ev), ev, keep, fused.audio, fused.visual, cand)
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # noqa: D401 - nn.Module API
+        """``nn.Module.load_state_dict`` that also reads checkpoints with the legacy head names."""
+        return super().load_state_dict(upgrade_state_dict(dict(state_dict)), strict=strict, assign=assign)
 
     def describe(self) -> dict:
         return {"spec": asdict(self.spec), "config": asdict(self.config)}

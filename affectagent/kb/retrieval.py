@@ -255,6 +255,16 @@ class Retriever:
             out += self.group(kind, modality, q, k, filters=flts, exclude=exclude)
         return out
 
+    def nearest(self, *, query: np.ndarray, modality: str, k: int,
+                exclude: frozenset[str] | set[str] = frozenset()) -> list[Evidence]:
+        """The ``k`` nearest entries of one raw query vector (kind "plain"; [] when the KB lacks the modality or the
+        dimension differs) — RAER's per-step retrieval."""
+        if modality not in self.kb.dims or len(query) != self.kb.dims[modality] or k < 1:
+            return []
+        q = kb_vector(modality, np.asarray(query, np.float32), self.norm).reshape(1, -1)
+        return self.group("plain", modality, q, k, filters=group_filters("plain", hypothesis=None),
+                          exclude=frozenset(exclude))
+
     def perceptual(self, *, audio: np.ndarray | None, visual: np.ndarray | None, k: int,
                    exclude: frozenset[str] = frozenset(), complete: str | None = None,
                    where: EntryFilter | None = None) -> tuple[list[Evidence], list[Evidence]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..agents.explain import describe_face, describe_voice
+from ..agents.generator import describe_face, describe_voice
 from ..schema import Features, Sample
 
 _MODALITY_NAMES = {"text": "text", "audio": "audio", "visual": "video/face"}

@@ -26,9 +26,11 @@ from ..kb.vectors import query_vector
 from ..schema import CANONICAL_EMOTIONS, EncodedInput, Evidence, Prediction, QueryPlan, Sample
 from .backend import LLMBackend
 from .cues import CueText, render_cues
-from .parsing import GenerationParse
+from .evidence_filter import LLMFilter
+from .generator import GenerationParse, LLMGenerator
+from .planner import LLMPlanner
 from .prompts import candidates_from, interleave_groups
-from .roles import LLMFilter, LLMGenerator, LLMPlanner, RoleRecord, Sampling
+from .roles import RoleRecord, Sampling
 
 LLM_VARIANTS: tuple[str, ...] = ("no_rag", "naive_rag", "full")
 

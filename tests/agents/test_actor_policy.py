@@ -1,7 +1,9 @@
 import torch
 
 from affectagent.agents.actor import ActorConfig, SharedActor
-from affectagent.agents.policy import filter_action, generate_action, plan_action
+from affectagent.agents.evidence_filter import filter_action
+from affectagent.agents.generator import generate_action
+from affectagent.agents.planner import plan_action
 from affectagent.schema import CANONICAL_EMOTIONS
 
 from .helpers import SPEC, random_batch

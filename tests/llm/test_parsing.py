@@ -4,7 +4,10 @@ import logging
 
 import pytest
 
-from affectagent.llm.parsing import (extract_fields, normalise_label, parse_filter, parse_generation, parse_plan)
+from affectagent.llm.evidence_filter import parse_filter
+from affectagent.llm.generator import parse_generation
+from affectagent.llm.parsing import extract_fields, normalise_label
+from affectagent.llm.planner import parse_plan
 
 MELD = ("neutral", "happy", "surprise", "angry", "sad", "disgust", "fear")
 LOGGER = "affectagent.llm.parsing"

@@ -5,8 +5,10 @@ import pytest
 
 from affectagent import datasets
 from affectagent.llm.cues import render_cues
-from affectagent.llm.prompts import (candidates_from, filter_messages, generator_messages, planner_messages,
-                                     prompt_chars)
+from affectagent.llm.evidence_filter import filter_messages
+from affectagent.llm.generator import generator_messages
+from affectagent.llm.planner import planner_messages
+from affectagent.llm.prompts import candidates_from, prompt_chars
 from affectagent.paths import data_root
 from affectagent.schema import Evidence, Features, ModalityMask, Sample, Turn
 

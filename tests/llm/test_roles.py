@@ -3,7 +3,10 @@ import logging
 
 from affectagent.llm.cues import render_cues
 from affectagent.llm.prompts import Candidate
-from affectagent.llm.roles import LLMFilter, LLMGenerator, LLMPlanner, Sampling
+from affectagent.llm.evidence_filter import LLMFilter
+from affectagent.llm.generator import LLMGenerator
+from affectagent.llm.planner import LLMPlanner
+from affectagent.llm.roles import Sampling
 from affectagent.schema import Features, ModalityMask, Sample
 
 from .scripted import ScriptedBackend

@@ -1,0 +1,136 @@
+"""Emotion Generator (AffectAgent §3.1): the final label and sentiment from the shared state, the kept evidence and
+the fused audio-visual representation; plus its explanation (open-vocabulary set, rationale citing cues and evidence).
+
+Head: the state attends over the kept evidence tokens; a similarity-weighted vote of the kept evidence labels
+(``evidence_vote``) is concatenated with [state; fused audio; fused visual; attended evidence] → label logits (masked to
+the candidates) and sentiment logits. Action distribution: y ~ Cat(softmax(label logits)); ``sample=False`` = argmax.
+Shapes: B batch · C canonical labels · N evidence · D width.
+"""
+from __future__ import annotations
+
+from typing import Mapping, NamedTuple, Sequence
+
+import torch
+from torch import nn
+
+from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence
+from .distributions import NEG_INF, categorical_entropy
+from .layers import mlp
+from .observation import EvidenceBatch
+
+# FER2013 expression order used by the face encoder's probabilities.
+FER_ORDER = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+
+
+class GeneratorHead(nn.Module):
+    def __init__(self, *, dim: int, heads: int, dropout: float, vote_temperature: float) -> None:
+        super().__init__()
+        c = len(CANONICAL_EMOTIONS)
+        self.vote_temperature = vote_temperature
+        self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.label_mlp = nn.Sequential(nn.LayerNorm(4 * dim + c), mlp(4 * dim + c, 2 * dim, c, dropout))
+        self.sentiment_mlp = nn.Sequential(nn.LayerNorm(4 * dim + c), mlp(4 * dim + c, dim, len(SENTIMENTS), dropout))
+
+    def evidence_vote(self, ev: EvidenceBatch, keep: torch.Tensor) -> torch.Tensor:
+        """(B, C) similarity-weighted label distribution of the kept evidence (zeros when nothing is kept)."""
+        c = len(CANONICAL_EMOTIONS)
+        valid = keep & ev.mask & (ev.label >= 0)
+        w = (ev.score / self.vote_temperature).masked_fill(~valid, NEG_INF).softmax(dim=-1) * valid
+        onehot = torch.nn.functional.one_hot(ev.label.clamp_min(0), c).float()
+        return torch.einsum("bn,bnc->bc", w, onehot)
+
+    def forward(self, h: torch.Tensor, tokens: torch.Tensor, ev: EvidenceBatch, keep: torch.Tensor,
+                audio: torch.Tensor, visual: torch.Tensor,
+                cand: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """h (B, D); tokens (B, N, D); keep (B, N); audio / visual (B, D) fused. Returns label logits (B, C),
+        sentiment logits (B, 3), evidence attention (B, N)."""
+        kmask = keep & ev.mask
+        has = kmask.any(dim=1)
+        pooled = torch.zeros_like(h)
+        attn = h.new_zeros(ev.mask.shape)
+        if has.any():
+            out, w = self.attn(h[has].unsqueeze(1), tokens[has], tokens[has], key_padding_mask=~kmask[has])
+            pooled[has] = out.squeeze(1)
+            attn[has] = w.squeeze(1)
+        x = torch.cat([h, audio, visual, pooled, self.evidence_vote(ev, keep)], dim=-1)
+        return self.label_mlp(x).masked_fill(~cand, NEG_INF), self.sentiment_mlp(x), attn
+
+
+class GenerateAction(NamedTuple):
+    label: torch.Tensor  # (B,)
+    log_prob: torch.Tensor  # (B,)
+    entropy: torch.Tensor  # (B,)
+    probs: torch.Tensor  # (B, C)
+
+
+def generate_action(logits: torch.Tensor, *, sample: bool, actions: torch.Tensor | None = None,
+                    generator: torch.Generator | None = None) -> GenerateAction:
+    logp = logits.log_softmax(-1)
+    if actions is not None:
+        y = actions
+    elif sample:
+        y = torch.multinomial(logp.exp(), 1, generator=generator).squeeze(1)
+    else:
+        y = logits.argmax(-1)
+    return GenerateAction(label=y, log_prob=logp.gather(1, y.unsqueeze(1)).squeeze(1),
+                          entropy=categorical_entropy(logp), probs=logp.exp())
+
+
+# ---- explanation (pure functions over already-computed numbers) --------------------------------------------------
+def open_vocabulary_set(probs: Mapping[str, float], *, min_prob: float = 0.12, rel: float = 0.35,
+                        max_words: int = 3) -> tuple[str, ...]:
+    """Emotion words whose probability is at least ``min_prob`` and ``rel`` × the top probability (top first).
+    Neutral is kept only when it is the top label."""
+    if not probs:
+        return ()
+    ranked = sorted(probs.items(), key=lambda kv: -kv[1])
+    top_p = ranked[0][1]
+    out = [lab for lab, p in ranked if p >= min_prob and p >= rel * top_p]
+    out = [lab for i, lab in enumerate(out) if lab != "neutral" or i == 0]
+    return tuple(out[:max_words])
+
+
+def describe_face(expr_mean: Sequence[float] | None, n_face_frames: int | None) -> str | None:
+    if expr_mean is None or not n_face_frames:
+        return None
+    pairs = sorted(zip(FER_ORDER, expr_mean), key=lambda kv: -kv[1])
+    top = ", ".join(f"{name} {p:.2f}" for name, p in pairs[:2])
+    return f"face in {n_face_frames} frames, expression {top}"
+
+
+def describe_voice(stats: Mapping[str, float] | None) -> str | None:
+    if not stats:
+        return None
+    parts = []
+    for key, name, fmt in (("rms_dbfs", "level", "{:.0f} dBFS"), ("f0_semitone_mean", "mean pitch", "{:.1f} st"),
+                           ("voiced_segments_per_s", "voiced segments", "{:.1f}/s"), ("speech_ratio", "speech", "{:.0%}")):
+        if key in stats and stats[key] is not None:
+            parts.append(f"{name} {fmt.format(stats[key])}")
+    return "voice: " + ", ".join(parts) if parts else None
+
+
+def rationale(
+    *, label: str, probs: Mapping[str, float], text: str | None, cues: Sequence[str], kept: Sequence[Evidence],
+    dropped: int, routing: Sequence[float] | None = None, filled: Sequence[str] = (),
+) -> str:
+    """One paragraph: decision, cues used, evidence cited by id with its label and similarity, fusion notes."""
+    ranked = sorted(probs.items(), key=lambda kv: -kv[1])
+    alt = ", ".join(f"{k} {v:.2f}" for k, v in ranked[1:3])
+    lines = [f"Predicted {label} (p={probs.get(label, 0.0):.2f}; next: {alt or 'none'})."]
+    if text:
+        snippet = text if len(text) <= 120 else text[:117] + "..."
+        lines.append(f'Text: "{snippet}".')
+    lines.extend(c.rstrip(".") + "." for c in cues)
+    agree = [e for e in kept if e.label == label]
+    other = [e for e in kept if e.label != label]
+    if kept:
+        cite = "; ".join(f"[{e.id}] {e.label} ({e.kind}, sim {e.score:.2f})" for e in (agree + other)[:5])
+        lines.append(f"Evidence kept {len(kept)} (dropped {dropped}); {len(agree)} agree with {label}: {cite}.")
+    else:
+        lines.append("No retrieved evidence was kept; decision rests on the input alone.")
+    if filled:
+        lines.append("Missing " + " and ".join(filled) + " filled from retrieved neighbours (RAAF).")
+    if routing is not None and len(routing):
+        top = max(range(len(routing)), key=lambda i: routing[i])
+        lines.append(f"MB-MoE routed mostly to expert E{top + 1} ({routing[top]:.2f}).")
+    return " ".join(lines)
