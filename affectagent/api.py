@@ -22,6 +22,8 @@ from .kb.from_inputs import build_kb
 from .kb.retrieval import Retriever
 from .paths import PACKAGE_DIR, cache_dir
 from .pipeline import AffectAgentPipeline, PipelineConfig
+from .raer.config import RAERConfig
+from .raer.neural import NeuralRAER
 from .schema import CANONICAL_EMOTIONS, Prediction, Sample, Turn
 from .train.recipe import CorpusSpec, encode_corpus, kb_entries, load_corpus
 from .train.sft import run_inference
@@ -128,7 +130,9 @@ class AffectAgent:
 
     # ---- prediction --------------------------------------------------------------------------------------------
     def predict(self, samples: Sequence[Sample], *, label_set: Sequence[str] | None = None, explain: bool = False,
-                progress: bool = False, transcribe: bool = True) -> list[Prediction]:
+                progress: bool = False, transcribe: bool = True, raer: bool | RAERConfig = False) -> list[Prediction]:
+        """``raer``: True (default settings) or a ``RAERConfig`` — answer with RAER over the agents' KB (the KB is
+        not changed: ``trace["raer"]["kb_would_grow"]`` says whether the sample passes the growth gate)."""
         labels = tuple(label_set) if label_set else self.default_labels
         bad = [x for x in labels if x not in CANONICAL_EMOTIONS]
         if bad:
@@ -136,6 +140,11 @@ class AffectAgent:
         enc = replace(self.encoding, extract=replace(self.encoding.extract, transcribe=transcribe))
         inputs = encode_inputs(samples, label_sets=[labels] * len(samples), config=enc, cache=self.cache,
                                progress=progress)
+        if raer:
+            if self.pipeline.source is None:
+                raise InputError("RAER needs the agents' evidence knowledge base (none is loaded)")
+            reasoner = NeuralRAER(pipeline=self.pipeline, config=raer if isinstance(raer, RAERConfig) else RAERConfig())
+            return [o.prediction for o in reasoner.reason(inputs)]
         return run_inference(self.pipeline, inputs, with_trace=explain, progress=progress)
 
     def predict_paths(self, paths: Sequence[str | Path], *, texts: Sequence[str | None] | None = None,

@@ -26,8 +26,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from affectagent.datasets import label_space
+
 VARIANTS = ("no_rag", "naive_rag", "full")
-MELD_LABELS = ("neutral", "happy", "surprise", "angry", "sad", "disgust", "fear")  # canonical names of MELD's 7
+MELD_LABELS = label_space("meld").canonical  # canonical names of MELD's 7 labels, in MELD's order
 
 
 def study_sample(*, n: int, seed: int, data_root: str | None = None) -> list:

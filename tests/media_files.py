@@ -1,18 +1,15 @@
-"""Real media files shared by the media and encoder tests (skipped cleanly when the shared data folder is absent)."""
+"""Real media files shared by the media and encoder tests (required: a test fails when its file is absent)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
 
-from affectagent.paths import data_root
+from .resources import shared
 
 
 def _shared(rel: str) -> Path:
-    p = data_root(must_exist=False) / rel
-    if not p.exists():
-        pytest.skip(f"shared data file {rel} is not available")
-    return p
+    return shared(rel) / rel
 
 
 @pytest.fixture

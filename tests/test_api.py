@@ -23,10 +23,19 @@ def test_predict_text_with_context_cites_kb_evidence(tiny_checkpoint):
                               explain=True)
     assert p.label in CANONICAL_EMOTIONS and abs(sum(p.probs.values()) - 1) < 1e-4
     assert p.trace["candidates"], "the planner's queries retrieved nothing"
-    kinds = {c["kind"] for c in p.trace["candidates"]}
-    assert {"support", "confusion"} <= kinds
-    for e in p.evidence:
-        assert e.id.startswith(("meld/", "emodb/", "fer2013/")) and e.id in p.rationale or len(p.evidence) > 5
+    cands = p.trace["candidates"]
+    assert {"support", "confusion"} <= {c["kind"] for c in cands}
+    assert all(c["id"].startswith(("meld/", "emodb/", "fer2013/")) for c in cands)
+    # the answer carries exactly the kept candidates, and the rationale cites up to five of them by id
+    # (those agreeing with the label first) or says that none was kept
+    kept = [c for c in cands if c["keep"]]
+    assert [e.id for e in p.evidence] == [c["id"] for c in kept]
+    if kept:
+        cited = ([e for e in p.evidence if e.label == p.label] + [e for e in p.evidence if e.label != p.label])[:5]
+        assert f"Evidence kept {len(kept)} (dropped {len(cands) - len(kept)})" in p.rationale
+        assert all(f"[{e.id}]" in p.rationale for e in cited)
+    else:
+        assert "No retrieved evidence was kept" in p.rationale
 
 
 def test_restricted_label_set(tiny_checkpoint):
@@ -89,7 +98,10 @@ def test_variants_run(tiny_checkpoint, variant):
     if variant == "no_rag":
         assert p.evidence == () and p.trace["candidates"] == []
     else:
+        # naive RAG: one unconstrained query of 3·top_k items replaces the planner's groups
+        assert len(p.trace["candidates"]) == 3 * agent.pipeline.config.top_k
         assert all(c["kind"] == "plain" for c in p.trace["candidates"])
+        assert p.trace["planner"] is None and p.trace["queries"]["plain"] is True
 
 
 def test_cli_evaluate_user_data_file(tiny_checkpoint, tmp_path, capsys):

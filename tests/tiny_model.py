@@ -7,7 +7,8 @@ import pytest
 
 from affectagent.encoders import ExtractConfig
 from affectagent.encoders.inputs import EncodingConfig
-from affectagent.paths import data_root
+
+from .resources import shared
 
 
 def train_tiny(out: Path) -> Path:
@@ -24,7 +25,5 @@ def train_tiny(out: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
-    root = data_root(must_exist=False)
-    if not (root / "meld").is_dir() or not (root / "emodb").is_dir() or not (root / "fer2013").is_dir():
-        pytest.skip("real data (meld, emodb, fer2013) not found")
+    shared("meld", "emodb", "fer2013")   # required: the API / CLI / evaluate tests fail without it
     return train_tiny(tmp_path_factory.mktemp("tiny_model"))

@@ -25,6 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variant", default="full", help="pipeline variant: full, no_rag, naive_rag, no_planner, ...")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--explain", action="store_true", help="also print the three agents' trace")
+    p.add_argument("--raer", action="store_true",
+                   help="answer with RAER (reasoning steps checked against retrieved evidence; prints the steps, "
+                        "which were ambiguous, their evidence, the uncertainty and whether the KB would grow)")
+    p.add_argument("--raer-epsilon", type=float, help="RAER growth gate: uncertainty threshold in [0, 1] "
+                                                      "(default: RAERConfig's)")
     g = p.add_argument_group("LLM agents", "the three roles as prompts to a language model (docs/llm-agents.md)")
     g.add_argument("--agents", choices=AGENT_KINDS, default="neural",
                    help="neural: the checkpoint's policies (default); llm: a local model (--model qwen-0.5b | "
@@ -122,6 +127,20 @@ def _print_llm_trace(tr: dict) -> None:
                       f"sim {c['score']:.2f}  {c['id']}: {c['text'][:70]}")
 
 
+def _print_raer(trace: dict) -> None:
+    print(f"RAER: uncertainty {trace['uncertainty']:.3f} ({trace['uncertainty_method']}); knowledge base would "
+          f"{'grow with this sample' if trace['kb_would_grow'] else 'not grow (above the gate)'}")
+    for i, st in enumerate(trace["steps"], 1):
+        flag = "ambiguous -> re-reasoned" if st["regenerated"] else ("ambiguous" if st["ambiguous"] else "consistent")
+        det = st.get("detection") or {}
+        agree = "" if det.get("agreement") is None else f", evidence agrees {det['agreement']:.2f}"
+        print(f" {i}. {st['kind']}: {st['text']}  [{flag}{agree}]")
+        if st.get("original"):
+            print(f"    first: {st['original']}")
+        for e in st["evidence"][:5]:
+            print(f"    - {e['label'] or '-':<8} {e['kind']:<9} sim {e['score']:.2f}  {e['id']}")
+
+
 def _llm_predict(args: argparse.Namespace, sample, labels, log):
     """--agents llm|openai: the LLM loop over the checkpoint's KB and encoders."""
     from ..api import AffectAgent
@@ -176,12 +195,24 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda m: None) if args.json else (lambda m: print(m))
     if args.agents == "neural":
         agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log)
-        [pred] = agent.predict([sample], label_set=labels, explain=args.explain or args.json)
+        raer = False
+        if args.raer:
+            from ..raer.config import RAERConfig
+
+            raer = RAERConfig() if args.raer_epsilon is None else RAERConfig(epsilon=args.raer_epsilon)
+        elif args.raer_epsilon is not None:
+            raise InputError("--raer-epsilon needs --raer")
+        [pred] = agent.predict([sample], label_set=labels, explain=args.explain or args.json, raer=raer)
     else:
+        if args.raer:
+            raise InputError("--raer runs on the neural agents here; for an LLM backbone use affectagent raer run "
+                             "--backend llm")
         pred = _llm_predict(args, sample, labels, log)
     if args.json:
         d = pred.to_dict(with_trace=True)
         print(json.dumps(d, indent=2, ensure_ascii=False))
     else:
         _print_human(pred, args.explain)
+        if args.raer and pred.trace and "raer" in pred.trace:
+            _print_raer(pred.trace["raer"])
     return 0

@@ -1,92 +1,146 @@
-"""``affectagent train sft ...``: the SFT warm start of the neural agents (and the default-model preset)."""
+"""``affectagent train RECIPE ...``: every trainer of the project (sft, mappo, text-emotion, fer, lora-mappo).
+
+A recipe's options are generated from its config dataclass(es) (``cli.config_args.ConfigArgs``: type, default and help
+from the fields), so every default lives in one place, the config. Options that are not config fields (corpora,
+output folders, checkpoints to start from) are added here. A recipe's parser is filled the first time it is used, so
+``affectagent --help`` and ``affectagent train --help`` import no training code (nor torch).
+"""
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, fields
+from typing import Any, Callable
+
+from .config_args import ConfigArgs
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the agents (sft, mappo)")
-    tsub = p.add_subparsers(dest="recipe", metavar="RECIPE")
-    s = tsub.add_parser("sft", help="SFT warm start: planner, filter, generator, RAAF and MB-MoE",
-                        description="Encode the corpora, build the evidence KB from them, and train the shared actor.")
-    s.add_argument("--preset", choices=["default"], help="the embedded default model's corpora and settings")
-    s.add_argument("--dataset", action="append", default=[],
+class _LazyParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose options are added by ``populate(parser)`` just before it is first used."""
+
+    def __init__(self, *args: Any, populate: Callable[[argparse.ArgumentParser], None] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def _ensure(self) -> None:
+        if self._populate is not None:
+            populate, self._populate = self._populate, None
+            populate(self)
+
+    def parse_known_args(self, args=None, namespace=None):
+        self._ensure()
+        return super().parse_known_args(args, namespace)
+
+    def format_help(self) -> str:
+        self._ensure()
+        return super().format_help()
+
+    def format_usage(self) -> str:
+        self._ensure()
+        return super().format_usage()
+
+
+@dataclass(frozen=True)
+class TrainCommand:
+    """One ``affectagent train NAME``: help line, description, option builder and runner."""
+
+    name: str
+    help: str
+    description: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _command_line() -> str:
+    return "affectagent " + " ".join(sys.argv[1:])
+
+
+def _default_of(cls: type, name: str) -> Any:
+    f = next(f for f in fields(cls) if f.name == name)
+    return f.default_factory() if callable(f.default_factory) else f.default
+
+
+def _dev_option(parser: argparse.ArgumentParser, cls: type, when: str) -> None:
+    dev = _default_of(cls, "dev")
+    parser.add_argument("--dev", default=":".join(dev) if dev else "none",
+                        help=f"NAME[:SPLIT] scored {when} ('none' to skip; default: %(default)s)")
+
+
+def _parse_dev(text: str | None) -> tuple[str, str] | None:
+    if not text or text == "none":
+        return None
+    name, _, split = text.partition(":")
+    return (name, split or "dev")
+
+
+# ---- sft ----------------------------------------------------------------------------------------------------------
+def _sft_spec() -> ConfigArgs:
+    from ..train.sft import SFTConfig
+
+    return ConfigArgs(SFTConfig, exclude=("actor", "pipeline", "weights"))
+
+
+def _sft_arguments(p: argparse.ArgumentParser) -> None:
+    from ..train.recipe import RecipeConfig
+
+    p.add_argument("--preset", choices=["default"], help="the embedded default model's corpora and settings")
+    p.add_argument("--dataset", action="append", default=[],
                    help="training corpus NAME[:SPLIT[:LIMIT]] (repeatable), e.g. meld, emodb:all, fer2013:train:8000")
-    s.add_argument("--dev", default="meld:dev", help="NAME:SPLIT scored after every epoch ('none' to skip)")
-    s.add_argument("--out", required=True, help="output folder (agents.pt + kb/)")
-    s.add_argument("--data-root", help="data root")
-    s.add_argument("--text-encoder", default="minilm-emotion", help="text encoder (minilm-emotion, e5, minilm, path)")
-    s.add_argument("--epochs", type=int, default=5)
-    s.add_argument("--planner-epochs", type=int, default=3)
-    s.add_argument("--oof-folds", type=int, default=2)
-    s.add_argument("--batch-size", type=int, default=64)
-    s.add_argument("--lr", type=float, default=1e-3)
-    s.add_argument("--seed", type=int, default=0)
-    s.set_defaults(func=run_sft)
-    m = tsub.add_parser("mappo", help="multi-agent PPO of planner, filter and generator after SFT",
-                        description="Fine-tune an SFT checkpoint with MAPPO (shared F1 reward + counterfactual planner/"
-                                    "filter rewards, KL to the SFT reference). Re-running the same command resumes.")
-    m.add_argument("--dataset", action="append", default=[],
-                   help="rollout corpus NAME[:SPLIT[:LIMIT]] (repeatable; default meld:train)")
-    m.add_argument("--init", help="SFT checkpoint to start from (default: the shipped one)")
-    m.add_argument("--kb", help="its evidence KB (default: the checkpoint's)")
-    m.add_argument("--out", required=True, help="output folder (agents.pt, kb/, log.jsonl, tb/, mappo_state.pt)")
-    m.add_argument("--data-root", help="data root")
-    m.add_argument("--dev", default="meld:dev", help="NAME:SPLIT scored every --eval-every steps ('none' to skip)")
-    m.add_argument("--dev-limit", type=int, help="score only the first N dev samples")
-    m.add_argument("--steps", type=int, default=200, help="PPO iterations")
-    m.add_argument("--minutes", type=float, help="wall-clock budget; stops cleanly with a checkpoint")
-    m.add_argument("--rollout-size", type=int, default=256, help="episodes per iteration")
-    m.add_argument("--ppo-epochs", type=int, default=4)
-    m.add_argument("--minibatch", type=int, default=64)
-    m.add_argument("--lr", type=float, default=5e-5, help="actor learning rate")
-    m.add_argument("--critic-lr", type=float, default=1e-3)
-    m.add_argument("--clip", type=float, default=0.2, help="PPO clip epsilon")
-    m.add_argument("--kl-coef", type=float, default=0.05, help="KL penalty to the SFT reference")
-    m.add_argument("--dist-kl-coef", type=float, default=5.0,
-                   help="exact KL of the planner/generator label distributions to the SFT reference (loss term)")
-    m.add_argument("--entropy-coef", type=float, default=0.005)
-    m.add_argument("--gamma", type=float, default=0.99)
-    m.add_argument("--lam", type=float, default=0.95)
-    m.add_argument("--reward", choices=["sample", "batch"], default="batch",
-                   help="per-sample F1 (paper) or each sample's marginal contribution to the batch weighted-F1")
-    m.add_argument("--eval-every", type=int, default=20, help="dev evaluation period in steps (0: only at the end)")
-    m.add_argument("--save-every", type=int, default=10, help="checkpoint period in steps")
-    m.add_argument("--variant", default="full", help="pipeline variant trained (full, no_filter, ...)")
-    m.add_argument("--seed", type=int, default=0)
-    m.add_argument("--fresh", action="store_true", help="ignore an existing mappo_state.pt and start over")
-    m.add_argument("--no-tensorboard", action="store_true", help="JSON-lines log only")
-    m.set_defaults(func=run_mappo)
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    _dev_option(p, RecipeConfig, "after every epoch")
+    p.add_argument("--out", required=True, help="output folder (agents.pt + kb/)")
+    p.add_argument("--data-root", help="data root")
+    p.add_argument("--text-encoder", default=RecipeConfig().encoding.extract.text_encoder,
+                   help="text encoder (minilm-emotion, e5, minilm, path; default: %(default)s)")
+    _sft_spec().add_to(p.add_argument_group("SFT settings (SFTConfig)"))
+    p.epilog = "--seed also seeds the sampling of capped corpora (NAME:SPLIT:LIMIT)."
 
 
 def run_sft(args: argparse.Namespace) -> int:
-    from ..encoders import ExtractConfig
-    from ..encoders.inputs import EncodingConfig
+    from dataclasses import replace
+
     from ..errors import InputError
     from ..train.recipe import DEFAULT_CORPORA, CorpusSpec, RecipeConfig, train_recipe
-    from ..train.sft import SFTConfig
 
     if args.preset and args.dataset:
         raise InputError("--preset default fixes the corpora; drop --dataset or --preset")
     corpora = DEFAULT_CORPORA if args.preset == "default" else tuple(CorpusSpec.parse(d) for d in args.dataset)
     if not corpora:
         raise InputError("give --dataset NAME (repeatable) or --preset default")
-    dev = None
-    if args.dev and args.dev != "none":
-        name, _, split = args.dev.partition(":")
-        dev = (name, split or "dev")
-    try:
-        sft = SFTConfig(epochs=args.epochs, planner_epochs=args.planner_epochs, oof_folds=args.oof_folds,
-                        batch_size=args.batch_size, lr=args.lr, seed=args.seed)
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-    cfg = RecipeConfig(corpora=corpora, dev=dev, sft=sft, seed=args.seed,
-                       encoding=EncodingConfig(extract=ExtractConfig(text_encoder=args.text_encoder),
-                                               exclude_related=True))
-    train_recipe(cfg, out=args.out, data_root=args.data_root, command="affectagent " + " ".join(sys.argv[1:]))
+    sft = _sft_spec().build(args)
+    encoding = RecipeConfig().encoding
+    encoding = replace(encoding, extract=replace(encoding.extract, text_encoder=args.text_encoder))
+    cfg = RecipeConfig(corpora=corpora, dev=_parse_dev(args.dev), sft=sft, seed=sft.seed, encoding=encoding)
+    train_recipe(cfg, out=args.out, data_root=args.data_root, command=_command_line())
     return 0
+
+
+# ---- mappo --------------------------------------------------------------------------------------------------------
+def _mappo_specs() -> tuple[ConfigArgs, ConfigArgs]:
+    from ..train.mappo import MAPPOConfig
+    from ..train.mappo_recipe import MAPPORecipeConfig
+
+    return (ConfigArgs(MAPPOConfig, exclude=("pipeline",),
+                       flags={"clip_eps": ("--clip", "--clip-eps"), "max_minutes": ("--minutes", "--max-minutes")}),
+            ConfigArgs(MAPPORecipeConfig, exclude=("init", "corpora", "dev", "kb", "mappo")))
+
+
+def _mappo_arguments(p: argparse.ArgumentParser) -> None:
+    from ..train.mappo_recipe import MAPPORecipeConfig
+
+    mappo, recipe = _mappo_specs()
+    p.add_argument("--dataset", action="append", default=[],
+                   help="rollout corpus NAME[:SPLIT[:LIMIT]] (repeatable; default "
+                        + " ".join(f"{c.name}:{c.split}" for c in _default_of(MAPPORecipeConfig, "corpora")) + ")")
+    p.add_argument("--init", help="SFT checkpoint to start from (default: the shipped one)")
+    p.add_argument("--kb", help="its evidence KB (default: the checkpoint's)")
+    p.add_argument("--out", required=True, help="output folder (agents.pt, kb/, log.jsonl, tb/, mappo_state.pt)")
+    p.add_argument("--data-root", help="data root")
+    _dev_option(p, MAPPORecipeConfig, "every --eval-every steps")
+    p.add_argument("--variant", default="full", help="pipeline variant trained (full, no_filter, ...; default: full)")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing mappo_state.pt and start over")
+    recipe.add_to(p)
+    mappo.add_to(p.add_argument_group("MAPPO settings (MAPPOConfig)"))
 
 
 def run_mappo(args: argparse.Namespace) -> int:
@@ -95,28 +149,95 @@ def run_mappo(args: argparse.Namespace) -> int:
     from ..api import DEFAULT_CHECKPOINT
     from ..errors import InputError
     from ..pipeline import PipelineConfig
-    from ..train.mappo import MAPPOConfig
-    from ..train.mappo_recipe import MAPPORecipeConfig, run_mappo_recipe
+    from ..train.mappo_recipe import run_mappo_recipe
     from ..train.recipe import CorpusSpec
 
-    corpora = tuple(CorpusSpec.parse(d) for d in args.dataset) or (CorpusSpec("meld", "train"),)
-    dev = None
-    if args.dev and args.dev != "none":
-        name, _, split = args.dev.partition(":")
-        dev = (name, split or "dev")
-    if args.minutes is not None and args.minutes <= 0:
-        raise InputError("--minutes must be > 0")
+    mappo, recipe = _mappo_specs()
     try:
-        cfg = MAPPOConfig(steps=args.steps, rollout_size=args.rollout_size, ppo_epochs=args.ppo_epochs,
-                          minibatch=args.minibatch, lr=args.lr, critic_lr=args.critic_lr, clip_eps=args.clip,
-                          kl_coef=args.kl_coef, dist_kl_coef=args.dist_kl_coef, entropy_coef=args.entropy_coef, gamma=args.gamma, lam=args.lam,
-                          reward=args.reward, eval_every=args.eval_every, save_every=args.save_every,
-                          max_minutes=args.minutes, seed=args.seed, pipeline=PipelineConfig.variant(args.variant))
+        pipeline = PipelineConfig.variant(args.variant)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    init = Path(args.init) if args.init else DEFAULT_CHECKPOINT
-    recipe = MAPPORecipeConfig(init=init, corpora=corpora, dev=dev, dev_limit=args.dev_limit,
-                               kb=Path(args.kb) if args.kb else None, mappo=cfg, tensorboard=not args.no_tensorboard)
-    run_mappo_recipe(recipe, out=args.out, data_root=args.data_root, resume=not args.fresh,
-                     command="affectagent " + " ".join(sys.argv[1:]))
+    fixed: dict[str, Any] = {"init": Path(args.init) if args.init else DEFAULT_CHECKPOINT,
+                             "dev": _parse_dev(args.dev), "kb": Path(args.kb) if args.kb else None,
+                             "mappo": mappo.build(args, pipeline=pipeline)}
+    if args.dataset:
+        fixed["corpora"] = tuple(CorpusSpec.parse(d) for d in args.dataset)
+    run_mappo_recipe(recipe.build(args, **fixed), out=args.out, data_root=args.data_root, resume=not args.fresh,
+                     command=_command_line())
     return 0
+
+
+# ---- text-emotion -------------------------------------------------------------------------------------------------
+def _text_emotion_spec() -> ConfigArgs:
+    from ..train.text_emotion import TrainConfig
+
+    return ConfigArgs(TrainConfig, nested=("model",), exclude=("model.labels",))
+
+
+def run_text_emotion(args: argparse.Namespace) -> int:
+    from ..train.text_emotion import train_and_save
+
+    train_and_save(_text_emotion_spec().build(args))
+    return 0
+
+
+# ---- fer ----------------------------------------------------------------------------------------------------------
+def _fer_spec() -> ConfigArgs:
+    from ..train.fer import FerTrainConfig  # first torch import of the process: fer.py sets OMP_WAIT_POLICY before it
+
+    return ConfigArgs(FerTrainConfig)
+
+
+def run_fer(args: argparse.Namespace) -> int:
+    from ..train.fer import train_fer
+
+    result = train_fer(_fer_spec().build(args))
+    if result.val_accuracy is not None:
+        print(f"FER2013 validation: accuracy {result.val_accuracy:.4f}  UAR {result.val_uar:.4f}  "
+              f"-> {result.checkpoint}")
+    return 0
+
+
+# ---- lora-mappo ---------------------------------------------------------------------------------------------------
+def _lora_mappo_spec() -> ConfigArgs:
+    from ..train.lora_mappo import LoRAMAPPORunConfig
+
+    return ConfigArgs(LoRAMAPPORunConfig, nested=("mappo", "mappo.policy"))
+
+
+def run_lora_mappo(args: argparse.Namespace) -> int:
+    from ..train.lora_mappo import run_lora_mappo as run
+
+    run(_lora_mappo_spec().build(args))
+    return 0
+
+
+TRAINERS: tuple[TrainCommand, ...] = (
+    TrainCommand("sft", "SFT warm start: planner, filter, generator, RAAF and MB-MoE",
+                 "Encode the corpora, build the evidence KB from them, and train the shared actor.",
+                 _sft_arguments, run_sft),
+    TrainCommand("mappo", "multi-agent PPO of planner, filter and generator after SFT",
+                 "Fine-tune an SFT checkpoint with MAPPO (shared F1 reward + counterfactual planner/filter rewards, "
+                 "KL to the SFT reference). Re-running the same command resumes.",
+                 _mappo_arguments, run_mappo),
+    TrainCommand("text-emotion", "the minilm-emotion text encoder (LoRA on MiniLM) on MELD + EmoryNLP",
+                 "Fine-tune the minilm-emotion text encoder; the checkpoint is rewritten after every epoch.",
+                 lambda p: _text_emotion_spec().add_to(p), run_text_emotion),
+    TrainCommand("fer", "the FER2013 expression CNN of the face encoder",
+                 "Train the FER2013 expression CNN (one one-cycle stage; --init-from continues from a checkpoint).",
+                 lambda p: _fer_spec().add_to(p), run_fer),
+    TrainCommand("lora-mappo", "token-level MAPPO of an LLM generator (LoRA) on MELD train",
+                 "LoRA MAPPO of a causal LM labelling MELD train utterances (a few steps on CPU, real runs on GPU).",
+                 lambda p: _lora_mappo_spec().add_to(p), run_lora_mappo),
+)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model (" + ", ".join(t.name for t in TRAINERS) + ")",
+                       description="Train one of the project's models; `affectagent train RECIPE --help` lists its "
+                                   "options (generated from the recipe's config).")
+    tsub = p.add_subparsers(dest="recipe", metavar="RECIPE", parser_class=_LazyParser)
+    for t in TRAINERS:
+        s = tsub.add_parser(t.name, help=t.help, description=t.description, populate=t.add_arguments)
+        s.set_defaults(func=t.run)
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])

@@ -3,14 +3,13 @@
 Endpoints: ``POST /v1/chat/completions`` (messages, max_tokens, temperature, seed, stop, logprobs; no streaming),
 ``GET /v1/models``, ``GET /health``. Bad requests get OpenAI-style JSON errors
 (``{"error": {"message", "type", "param", "code"}}``) with a 4xx status. An optional API key is checked as a bearer
-token. Run it with ``affectagent llm-serve --model qwen-0.5b`` or ``python -m affectagent.llm.server``.
+token. Run it with ``affectagent llm-serve --model qwen-0.5b`` or ``python -m affectagent.llm.server`` (the same command).
 
 Requests run in the server's worker threads; the hf backend serialises generation on its model, so concurrent
 requests queue rather than oversubscribe the CPU.
 """
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoint annotations at definition time and the
 # request models are defined inside create_app (pydantic is imported lazily).
-import argparse
 import secrets
 import sys
 import time
@@ -190,47 +189,11 @@ def serve(settings: ServerSettings, *, host: str = "127.0.0.1", port: int = 8000
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
-def add_server_arguments(parser: argparse.ArgumentParser) -> None:
-    """The llm-serve options (shared by the CLI subcommand and ``python -m affectagent.llm.server``)."""
-    parser.add_argument("--backend", default="hf", help="backend kind: hf | llamacpp | openai (default hf)")
-    parser.add_argument("--model", default="qwen-0.5b",
-                        help="hf/llamacpp: qwen-0.5b | qwen-1.5b | folder | HF id (default qwen-0.5b)")
-    parser.add_argument("--model-id", help="id clients use and /v1/models lists (default: --model)")
-    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    parser.add_argument("--api-key", help="require this bearer token on /v1 requests (default: none)")
-    parser.add_argument("--num-threads", type=int, help="hf: torch threads per request (default: torch's)")
-    parser.add_argument("--dtype", help="hf: float32 | bfloat16 | float16 (default float32)")
-    parser.add_argument("--max-tokens-limit", type=int, default=4096, help="largest max_tokens accepted")
-
-
-def settings_from_args(args: argparse.Namespace) -> ServerSettings:
-    options: dict[str, Any] = {}
-    if args.num_threads is not None:
-        options["num_threads"] = args.num_threads
-    if args.dtype is not None:
-        options["dtype"] = args.dtype
-    if not 0 < args.port < 65536:
-        raise InputError(f"--port must be in 1..65535; got {args.port}")
-    return ServerSettings(kind=args.backend, model=args.model, options=options, model_id=args.model_id,
-                          api_key=args.api_key, max_tokens_limit=args.max_tokens_limit)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    import os
+    """``python -m affectagent.llm.server ...`` is ``affectagent llm-serve ...`` (options in ``cli/llm_serve.py``)."""
+    from ..cli import main as cli_main
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    parser = argparse.ArgumentParser(prog="python -m affectagent.llm.server", description=__doc__.splitlines()[0])
-    add_server_arguments(parser)
-    args = parser.parse_args(argv)
-    try:
-        serve(settings_from_args(args), host=args.host, port=args.port)
-    except AffectAgentError as exc:
-        print(f"affectagent: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    return cli_main(["llm-serve", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":  # pragma: no cover

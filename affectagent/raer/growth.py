@@ -21,7 +21,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
@@ -36,11 +36,8 @@ from ..kb.entry import KBEntry
 from ..kb.from_inputs import entries_from_inputs
 from ..kb.retrieval import Retriever
 from ..schema import EncodedInput, FeatureNorm, Sample
-from .config import RAERConfig
+from .config import GrowthConfig
 from .steps import RAEROutcome
-
-PROTOCOLS: tuple[str, ...] = ("honest", "paper")
-
 
 class Reasoner(Protocol):
     name: str
@@ -48,39 +45,6 @@ class Reasoner(Protocol):
     def reason(self, inputs: Sequence[EncodedInput], samples: Sequence[Sample] | None = None) -> list[RAEROutcome]: ...
 
     def with_retriever(self, retriever: Retriever) -> "Reasoner": ...
-
-
-@dataclass(frozen=True)
-class GrowthConfig:
-    """dataset / split: the scored split (labelled). epochs: growth epochs after epoch 0. protocol: honest | paper.
-    pool (honest only): "half" = the scored split partitioned by dialogue / speaker into an unlabelled pool and a
-    scored part; a split name of the same dataset; or a path to a manifest of unlabelled files.
-    pool_fraction: the share of groups that go to the pool with ``pool="half"``. limit: use the first N scored samples
-    (seeded sample when smaller than the split). pool_limit: at most N pool samples. seed: partition / sampling seed.
-    batch_size: samples per reasoning batch."""
-
-    dataset: str
-    split: str = "dev"
-    epochs: int = 6
-    protocol: str = "honest"
-    pool: str = "half"
-    pool_fraction: float = 0.5
-    limit: int | None = None
-    pool_limit: int | None = None
-    seed: int = 0
-    batch_size: int = 128
-    raer: RAERConfig = field(default_factory=RAERConfig)
-
-    def __post_init__(self) -> None:
-        if self.protocol not in PROTOCOLS:
-            raise InputError(f"unknown RAER protocol {self.protocol!r}; known: {', '.join(PROTOCOLS)}")
-        if self.epochs < 0:
-            raise InputError("epochs must be >= 0")
-        if not 0.0 < self.pool_fraction < 1.0:
-            raise InputError("pool_fraction must be in (0, 1)")
-        if self.batch_size < 1 or (self.limit is not None and self.limit < 1) or (
-                self.pool_limit is not None and self.pool_limit < 1):
-            raise InputError("batch_size, limit and pool_limit must be >= 1")
 
 
 class LeakageGuard:
@@ -170,11 +134,11 @@ def metric_row(metrics: dict[str, Any]) -> dict[str, Any]:
 def run_growth(config: GrowthConfig, *, reasoner: Reasoner, kb_src: Path, norm: FeatureNorm,
                encode: Callable[[Sequence[Sample]], list[EncodedInput]],
                score: Callable[[Sequence[Sample], Sequence], dict[str, Any]], out: Path,
-               data_root: str | Path | None = None, baseline: Callable[[Sequence[EncodedInput]], list] | None = None,
+               data_root: str | Path | None = None, baseline: Callable[[Sequence[EncodedInput], Sequence[Sample]], list] | None = None,
                resume: bool = True, progress: bool = True, log: Callable[[str], None] = print) -> GrowthResult:
     """The epoch loop (see module docstring). ``encode(samples)`` → encoded inputs (with their KB exclusions);
     ``score(samples, predictions)`` → metrics dict;
-    ``baseline(inputs)`` → predictions without RAER (for the w/o-RAER row)."""
+    ``baseline(inputs, samples)`` → predictions without RAER (for the w/o-RAER row)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state_path, kb_dir = out / "state.json", out / "kb"
@@ -236,7 +200,7 @@ def run_growth(config: GrowthConfig, *, reasoner: Reasoner, kb_src: Path, norm: 
 
         if baseline is not None and state.get("baseline") is None:
             t0 = time.time()
-            state["baseline"] = {**metric_row(score(scored, baseline(scored_in))),
+            state["baseline"] = {**metric_row(score(scored, baseline(scored_in, scored))),
                                  "seconds": round(time.time() - t0, 2), "kb_size": len(kb)}
             _write_json(state_path, state)
         pending = state.get("pending")

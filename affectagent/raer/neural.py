@@ -49,6 +49,7 @@ class NeuralRAER:
     def __init__(self, *, pipeline: AffectAgentPipeline, config: RAERConfig = RAERConfig()) -> None:
         if not isinstance(pipeline.source, Retriever):
             raise InputError("RAER needs the agents' evidence knowledge base (a Retriever source)")
+        config = config.for_backbone("neural")
         if config.uncertainty not in NEURAL_UNCERTAINTY:
             raise InputError(f"the neural agents measure uncertainty by {' or '.join(NEURAL_UNCERTAINTY)}, "
                              f"not {config.uncertainty!r}")

@@ -14,7 +14,8 @@ from ..schema import EncodedInput, Sample
 from ..train.recipe import extract_config_for
 from ..train.sft import run_inference
 from .config import RAERConfig
-from .growth import GrowthConfig, GrowthResult, Reasoner, run_growth
+from .config import GrowthConfig
+from .growth import GrowthResult, Reasoner, run_growth
 from .neural import NeuralRAER
 
 BACKBONES: tuple[str, ...] = ("neural", "llm", "openai")
@@ -24,6 +25,7 @@ def make_reasoner(agent, *, backbone: str = "neural", config: RAERConfig = RAERC
                   llm: dict[str, Any] | None = None) -> Reasoner:
     """The RAER reasoner over ``agent``'s KB: the neural agents, or the LLM roles on a backend
     (``llm``: keyword arguments of ``llm.backend.load_backend``, e.g. model / base_url)."""
+    config = config.for_backbone(backbone)
     if backbone == "neural":
         return NeuralRAER(pipeline=agent.pipeline, config=config)
     if backbone in ("llm", "openai"):
@@ -62,10 +64,10 @@ def run_raer(agent, growth: GrowthConfig, *, out: str | Path, backbone: str = "n
     def score(samples: Sequence[Sample], preds: Sequence) -> dict[str, Any]:
         return score_predictions(samples, preds, dataset=growth.dataset)
 
-    def baseline(inputs: Sequence[EncodedInput]) -> list:
+    def baseline(inputs: Sequence[EncodedInput], samples: Sequence[Sample]) -> list:
         if backbone == "neural":
             return run_inference(agent.pipeline, list(inputs), progress=False)
-        return reasoner.baseline(inputs)  # type: ignore[attr-defined]
+        return reasoner.baseline(inputs, samples)  # type: ignore[attr-defined]
 
     return run_growth(growth, reasoner=reasoner, kb_src=agent.kb_path, norm=agent.checkpoint.norm,
                       encode=corpus_encoder(agent, growth.dataset, growth.split), score=score, out=Path(out),

@@ -4,9 +4,9 @@ Reproduce the shipped checkpoint (two one-cycle stages, the second a warm restar
 shared CPU cores; the final epoch of each stage is kept, the validation split is only reported, never used to pick a
 model):
 
-    python -m affectagent.train.fer --data-root ../shared/data --out runs/fer/fer_cnn_stage1.pt --epochs 32 --seed 0 \
+    affectagent train fer --data-root ../shared/data --out runs/fer/fer_cnn_stage1.pt --epochs 32 --seed 0 \
         --eval-every 4 --log runs/fer/train.jsonl && \
-    python -m affectagent.train.fer --data-root ../shared/data --init-from runs/fer/fer_cnn_stage1.pt \
+    affectagent train fer --data-root ../shared/data --init-from runs/fer/fer_cnn_stage1.pt \
         --out affectagent/assets/fer/fer_cnn.pt --epochs 16 --lr 0.02 --seed 1 --eval-every 4 --log runs/fer/train_stage2.jsonl
 
 Recipe: random 44×44 crops with small rotation/scale/shift, horizontal flips, brightness/contrast jitter and random
@@ -18,14 +18,11 @@ Data: ``<data-root>/fer2013/{train,validation}.npz`` (images uint8 [N,48,48], la
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -39,6 +36,7 @@ from torch import nn  # noqa: E402
 from ..encoders.fer_model import CROP_SIDE, FER_CLASSES, FER_SIDE, FerNet, FerNetConfig, predict, save_checkpoint
 from ..errors import DataNotFoundError, InputError
 from ..paths import data_root as resolve_data_root
+from .metrics_logger import MetricsLogger, make_logger
 
 FER_SPLITS = ("train", "validation")
 
@@ -152,15 +150,26 @@ def augment_batch(x: torch.Tensor, *, cfg: AugmentConfig, generator: torch.Gener
 # ----------------------------------------------------------------------------------------------------------- training
 @dataclass
 class FerTrainConfig:
-    """Training run.
+    """Training run (``affectagent train fer`` options are these fields).
 
-    data_root: folder holding fer2013/ (default: affectagent.paths.data_root()). out: checkpoint path.
-    epochs/batch_size/lr (OneCycle peak)/weight_decay/label_smoothing: optimisation. seed: all randomness.
-    threads: torch CPU threads. bf16: bfloat16 autocast on CPU. max_steps: stop after this many steps (smoke tests).
-    train_limit: use a seeded subset of the training split. eval_every: epochs between validation reports (0 = end only).
-    log: JSONL metrics file (one line per epoch). progress: tqdm bars.
+    data_root: folder holding fer2013/ (default: affectagent.paths.data_root()).
+    out: checkpoint path ('' = do not save).
+    epochs: passes over the training split.
+    batch_size: images per step.
+    lr: peak learning rate of the one-cycle schedule (SGD).
+    weight_decay: on conv/linear weights.
+    label_smoothing: of the cross-entropy.
+    seed: all randomness.
+    threads: torch CPU threads.
+    bf16: bfloat16 autocast on CPU.
+    max_steps: stop after this many steps (smoke tests).
+    train_limit: use a seeded subset of this size of the training split.
+    eval_every: epochs between validation reports (0 = end only).
+    log: JSONL metrics file (one line per epoch; appended to).
+    tb_dir: TensorBoard event folder for the same metrics.
+    progress: tqdm bars.
     init_from: start from the weights (and pixel statistics) of this checkpoint instead of a fresh network; the
-    schedule restarts (a warm restart: a second, lower one-cycle over ``epochs``).
+      schedule restarts (a warm restart: a second, lower one-cycle over ``epochs``).
     """
 
     data_root: str | None = None
@@ -177,6 +186,7 @@ class FerTrainConfig:
     train_limit: int | None = None
     eval_every: int = 5
     log: str | None = None
+    tb_dir: str | None = None
     progress: bool = True
     init_from: str | None = None
 
@@ -219,14 +229,6 @@ def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def _log(path: Path | None, record: dict) -> None:
-    line = json.dumps(record)
-    print(line, flush=True)
-    if path is not None:
-        with path.open("a") as f:
-            f.write(line + "\n")
-
-
 def evaluate(model: FerNet, split: FerSplit, *, tta: str = "flip") -> tuple[float, float]:
     """(accuracy, UAR) of ``model`` on a split (``tta``: see ``fer_model.TTA_MODES``; training logs use "flip")."""
     probs, _ = predict(model, split.images, tta=tta)
@@ -237,9 +239,7 @@ def evaluate(model: FerNet, split: FerSplit, *, tta: str = "flip") -> tuple[floa
 def train_fer(cfg: FerTrainConfig, *, train: FerSplit | None = None, val: FerSplit | None = None,
               model: FerNet | None = None) -> FerTrainResult:
     """Run the recipe. ``train``/``val`` default to the FER2013 files under ``cfg.data_root``; pass ``val=None`` and
-    ``cfg.eval_every=0`` with ``cfg.out=''`` for a pure smoke run."""
-    from tqdm.auto import tqdm
-
+    ``cfg.eval_every=0`` with ``cfg.out=''`` for a pure smoke run. Metrics go to stdout, ``cfg.log`` and ``cfg.tb_dir``."""
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     if train is None:
@@ -256,9 +256,13 @@ def train_fer(cfg: FerTrainConfig, *, train: FerSplit | None = None, val: FerSpl
     if model is None:
         model = FerNet(FerNetConfig(mean=float(pix.mean()), std=float(pix.std())))
     model = model.to(memory_format=torch.channels_last)
-    log_path = Path(cfg.log) if cfg.log else None
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
+    with make_logger(jsonl=cfg.log or None, tensorboard=cfg.tb_dir, stdout=True) as metrics:
+        return _fit(cfg, train=train, val=val, model=model, init_meta=init_meta, metrics=metrics)
+
+
+def _fit(cfg: FerTrainConfig, *, train: FerSplit, val: FerSplit | None, model: FerNet, init_meta: dict | None,
+         metrics: MetricsLogger) -> FerTrainResult:
+    from tqdm.auto import tqdm
 
     images = torch.from_numpy(train.images)
     labels = torch.from_numpy(train.labels)
@@ -306,14 +310,15 @@ def train_fer(cfg: FerTrainConfig, *, train: FerSplit | None = None, val: FerSpl
         if val is not None and cfg.eval_every > 0 and ((epoch + 1) % cfg.eval_every == 0 or last):
             val_acc, val_uar = evaluate(model, val)
             record.update(val_acc=round(val_acc, 4), val_uar=round(val_uar, 4))
-        _log(log_path, record)
+        metrics.log(record)
         if last:
             break
     model.eval()
     ckpt = None
     if cfg.out:
-        meta = {"recipe": "affectagent.train.fer", "train_config": {k: v for k, v in asdict(cfg).items()
-                                                                  if k not in ("data_root", "out", "log", "progress", "init_from")},
+        not_recipe = ("data_root", "out", "log", "tb_dir", "progress", "init_from")  # paths and display only
+        meta = {"recipe": "affectagent.train.fer",
+                "train_config": {k: v for k, v in asdict(cfg).items() if k not in not_recipe},
                 "steps": step, "train_images": int(n), "train_seconds": round(time.time() - t0, 1),
                 "classes": list(FER_CLASSES), "torch": str(torch.__version__)}
         if init_meta is not None:  # keep the earlier stage's record: the full recipe stays in the file
@@ -327,42 +332,14 @@ def train_fer(cfg: FerTrainConfig, *, train: FerSplit | None = None, val: FerSpl
             val_acc, val_uar = evaluate(loaded.model, val)
             meta.update(val_accuracy=round(val_acc, 4), val_uar=round(val_uar, 4), val_split="PublicTest (3,589)")
             save_checkpoint(ckpt, model=loaded.model, meta=meta)
-            _log(log_path, {"final": True, "checkpoint": str(ckpt), "val_acc": round(val_acc, 4),
-                            "val_uar": round(val_uar, 4)})
+            metrics.log({"final": True, "checkpoint": str(ckpt), "val_acc": round(val_acc, 4),
+                         "val_uar": round(val_uar, 4)})
     return FerTrainResult(model=model, checkpoint=ckpt, steps=step, val_accuracy=val_acc, val_uar=val_uar)
 
 
-# ----------------------------------------------------------------------------------------------------------- CLI
-def build_parser() -> argparse.ArgumentParser:
-    d = FerTrainConfig()
-    p = argparse.ArgumentParser(prog="python -m affectagent.train.fer", description=__doc__.split("\n\n")[0])
-    p.add_argument("--data-root", default=None, help="folder holding fer2013/ (default: ../shared/data)")
-    p.add_argument("--out", default=d.out, help="checkpoint path (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr, help="OneCycle peak learning rate")
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--threads", type=int, default=d.threads)
-    p.add_argument("--no-bf16", dest="bf16", action="store_false", help="train in float32 instead of bf16 autocast")
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--train-limit", type=int, default=None, help="seeded subset size of the training split")
-    p.add_argument("--eval-every", type=int, default=d.eval_every)
-    p.add_argument("--log", default=None, help="JSONL metrics file")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
-    p.add_argument("--init-from", default=None, help="checkpoint to continue from (warm restart of the schedule)")
-    return p
+if __name__ == "__main__":  # ``python -m affectagent.train.fer ...`` is ``affectagent train fer ...``
+    import sys
 
+    from ..cli import main
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    cfg = FerTrainConfig(**vars(args))
-    result = train_fer(cfg)
-    if result.val_accuracy is not None:
-        print(f"FER2013 validation: accuracy {result.val_accuracy:.4f}  UAR {result.val_uar:.4f}  -> {result.checkpoint}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(["train", "fer", *sys.argv[1:]]))

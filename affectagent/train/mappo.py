@@ -17,12 +17,10 @@ iterations as an uninterrupted one.
 from __future__ import annotations
 
 import copy
-import json
-import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 import numpy as np
 import torch
@@ -41,15 +39,36 @@ from .sft import EncodedCorpus
 
 @dataclass(frozen=True)
 class MAPPOConfig:
-    """steps: PPO iterations; rollout_size: episodes per iteration; ppo_epochs × minibatch: update passes;
-    lr / critic_lr: AdamW rates; clip_eps / value_clip_eps: PPO clipping; value_coef β; entropy_coef; kl_coef η (KL to
-    the frozen SFT reference, sampled per step in the reward); dist_kl_coef: weight of the exact KL(π_ref ‖ π) of the
-    planner's and generator's whole label distributions added to the loss (keeps calibration); gamma / lam: GAE over the three agent steps; moe_aux: MB-MoE balance-loss weight;
-    reward: "batch" (default: each episode's marginal contribution to the batch's weighted F1,
-    ``rl.rewards.marginal_weighted_f1``) or "sample" (per-sample F1, the paper's reward). Defaults (batch reward,
-    dist_kl_coef 5) are the best of the MELD runs in BENCHMARKS.md; the paper's setting is reward="sample",
-    dist_kl_coef=0; eval_every: dev evaluation period in steps (0 = only at the end); max_minutes: wall-clock
-    budget (stops cleanly, checkpoint written)."""
+    """MAPPO settings (``affectagent train mappo`` options are these fields; ``pipeline`` is chosen by ``--variant``).
+
+    steps: PPO iterations.
+    rollout_size: episodes per iteration.
+    ppo_epochs: passes over each rollout.
+    minibatch: episodes per PPO minibatch.
+    lr: AdamW learning rate of the actor.
+    critic_lr: AdamW learning rate of the critic.
+    weight_decay: AdamW weight decay of the actor.
+    clip_eps: PPO ratio clip epsilon.
+    value_clip_eps: PPO value clip.
+    value_coef: weight β of the value loss.
+    entropy_coef: weight of the entropy bonus.
+    kl_coef: η of the KL penalty to the frozen SFT reference (sampled per step, in the reward).
+    gamma: GAE discount over the three agent steps.
+    lam: GAE λ.
+    moe_aux: weight of the MB-MoE balance loss.
+    dist_kl_coef: weight of the exact KL(π_ref ‖ π) of the planner's and generator's whole label distributions added
+      to the loss (keeps calibration).
+    reward: "batch" (each episode's marginal contribution to the batch's weighted F1,
+      ``rl.rewards.marginal_weighted_f1``) or "sample" (per-sample F1, the paper's reward).
+    eval_every: dev evaluation period in steps (0 = only at the end).
+    save_every: checkpoint period in steps.
+    max_minutes: wall-clock budget in minutes (stops cleanly, checkpoint written); None = no budget.
+    seed: every random draw (derived from (seed, step)).
+    pipeline: the pipeline variant trained.
+
+    Defaults (batch reward, dist_kl_coef 5) are the best of the MELD runs in BENCHMARKS.md; the paper's setting is
+    reward="sample", dist_kl_coef=0.
+    """
 
     steps: int = 200
     rollout_size: int = 256
@@ -67,7 +86,7 @@ class MAPPOConfig:
     lam: float = 0.95
     moe_aux: float = 0.01
     dist_kl_coef: float = 5.0
-    reward: str = "batch"
+    reward: Literal["sample", "batch"] = "batch"
     eval_every: int = 20
     save_every: int = 10
     max_minutes: float | None = None
@@ -83,6 +102,8 @@ class MAPPOConfig:
             raise ValueError("0 < gamma <= 1 and 0 <= lam <= 1 required")
         if self.reward not in ("sample", "batch"):
             raise ValueError("reward must be 'sample' or 'batch'")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError("max_minutes must be > 0")
 
 
 # ---- one rollout --------------------------------------------------------------------------------------------------
@@ -156,9 +177,10 @@ class RolloutStats:
 @torch.no_grad()
 def collect_rollout(
     *, pipe: AffectAgentPipeline, ref: SharedActor, critic: Critic, inputs: Sequence[EncodedInput], gold: np.ndarray,
-    index: np.ndarray, generator: torch.Generator, reward: str = "sample",
+    index: np.ndarray, generator: torch.Generator, reward: str,
 ) -> tuple[Rollout, RolloutStats]:
-    """Sample one batch of episodes and their rewards. ``gold``: (B,) canonical label indices."""
+    """Sample one batch of episodes and their rewards. ``gold``: (B,) canonical label indices; ``reward``: the task
+    reward, ``MAPPOConfig.reward``."""
     pipe.actor.eval()
     cfg = pipe.config
     run = pipe.run(inputs, sample=True, generator=generator)
@@ -364,27 +386,5 @@ def train_mappo(
     return MAPPOResult(actor=pipe.actor, critic=critic, steps_done=done, history=history, stopped=stopped)
 
 
-def jsonl_logger(path: Path, *, tensorboard_dir: Path | None = None) -> Callable[[dict[str, Any]], None]:
-    """Appends every record to ``path`` (JSON lines) and, when given, writes scalars to TensorBoard."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = None
-    if tensorboard_dir is not None:
-        from torch.utils.tensorboard import SummaryWriter
-
-        writer = SummaryWriter(str(tensorboard_dir))
-
-    def emit(row: dict[str, Any]) -> None:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(row) + "\n")
-        if writer is not None:
-            prefix = row.get("kind", "train")
-            for k, v in row.items():
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "step" and math.isfinite(v):
-                    writer.add_scalar(f"{prefix}/{k}", v, row["step"])
-            writer.flush()
-
-    return emit
-
-
-__all__ = ["MAPPOConfig", "MAPPOResult", "MAPPOState", "collect_rollout", "ppo_update", "train_mappo", "jsonl_logger",
+__all__ = ["MAPPOConfig", "MAPPOResult", "MAPPOState", "collect_rollout", "ppo_update", "train_mappo",
            "batch_indices", "ROLES"]

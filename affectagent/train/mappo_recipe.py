@@ -21,15 +21,24 @@ from typing import Any, Callable
 from ..agents.checkpoint import AgentCheckpoint
 from ..encoders import FeatureCache
 from ..errors import InputError
-from .mappo import MAPPOConfig, MAPPOState, jsonl_logger, train_mappo
+from .mappo import MAPPOConfig, MAPPOState, train_mappo
+from .metrics_logger import make_logger
 from .recipe import CorpusSpec, encode_corpus, load_corpus
 from .sft import EncodedCorpus, run_inference
 
 
 @dataclass(frozen=True)
 class MAPPORecipeConfig:
-    """init: the SFT checkpoint (frozen KL reference and starting point); kb: its KB (default: the checkpoint's);
-    corpora: rollout data; dev: (dataset, split) scored during training (dev_limit caps it for speed)."""
+    """The MAPPO recipe.
+
+    init: the SFT checkpoint (frozen KL reference and starting point).
+    corpora: rollout data.
+    dev: (dataset, split) scored during training.
+    dev_limit: score only the first N dev samples (speed).
+    kb: the checkpoint's evidence KB folder (default: the one beside the checkpoint).
+    mappo: the MAPPO settings.
+    tensorboard: also write the metrics to OUT/tb (TensorBoard); OUT/log.jsonl is always written.
+    """
 
     init: Path
     corpora: tuple[CorpusSpec, ...] = (CorpusSpec("meld", "train"),)
@@ -146,9 +155,9 @@ def run_mappo_recipe(config: MAPPORecipeConfig, *, out: str | Path, data_root: s
         save_checkpoint(actor, critic, history, ckpt_path)
 
     pipe = replace(agent.pipeline, actor=copy.deepcopy(init_ckpt.actor))
-    result = train_mappo(corpus, init=init_ckpt.actor, pipe=pipe, config=config.mappo, state_path=state_path,
-                         evaluate=evaluate, log=jsonl_logger(log_path, tensorboard_dir=tb_dir if config.tensorboard else None),
-                         on_save=on_save, progress=progress, resume=resume)
+    with make_logger(jsonl=log_path, tensorboard=tb_dir if config.tensorboard else None) as metrics:
+        result = train_mappo(corpus, init=init_ckpt.actor, pipe=pipe, config=config.mappo, state_path=state_path,
+                             evaluate=evaluate, log=metrics.log, on_save=on_save, progress=progress, resume=resume)
     log(f"MAPPO stopped after {result.steps_done} steps ({result.stopped}); saved {ckpt_path} (log: {log_path})")
     if best["step"] >= 0:
         log(f"best dev weighted-F1 {best['wf1']:.4f} at step {best['step']}: {out / 'best.pt'} "

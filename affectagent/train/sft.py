@@ -59,8 +59,19 @@ class EncodedCorpus:
 
 @dataclass(frozen=True)
 class SFTConfig:
-    """epochs: joint-stage epochs; planner_epochs: stage-A epochs per fold; oof_folds: folds for out-of-fold plans
-    (1 = use in-sample plans, faster but optimistic); lr/weight_decay: AdamW; seed: everything random."""
+    """SFT settings (``affectagent train sft`` options are the scalar fields).
+
+    epochs: joint-stage (C) epochs.
+    planner_epochs: stage-A epochs per fold.
+    oof_folds: folds for out-of-fold plans (1 = use in-sample plans, faster but optimistic).
+    batch_size: samples per step.
+    lr: AdamW (peak one-cycle) learning rate.
+    weight_decay: AdamW weight decay.
+    seed: everything random.
+    actor: the shared actor's architecture.
+    pipeline: the pipeline variant trained.
+    weights: the SFT loss weights.
+    """
 
     epochs: int = 5
     planner_epochs: int = 3

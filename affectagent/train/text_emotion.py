@@ -2,7 +2,7 @@
 
 Reproduce the shipped checkpoint (2 CPU cores; see BENCHMARKS.md "Text branch" for the time and the dev scores):
 
-    python -m affectagent.train.text_emotion --out affectagent/assets/text/minilm_emotion.pt --seed 0 \
+    affectagent train text-emotion --out affectagent/assets/text/minilm_emotion.pt --seed 0 \
         --log runs/text_emotion/train.jsonl
 
 Recipe: input = ``format_with_context(utterance, context, speaker, turns=2)`` (current turn first, previous turns most
@@ -16,8 +16,6 @@ Data come from ``affectagent.datasets.load`` (MELD train/dev, EmoryNLP train/dev
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -38,6 +36,7 @@ from ..encoders.text_emotion_model import (
 )
 from ..errors import InputError
 from ..schema import CANONICAL_EMOTIONS, Sample
+from .metrics_logger import make_logger
 
 CORPORA: tuple[str, ...] = ("meld", "emorynlp")
 
@@ -45,16 +44,28 @@ CORPORA: tuple[str, ...] = ("meld", "emorynlp")
 # ------------------------------------------------------------------------------------------------------------ config
 @dataclass
 class TrainConfig:
-    """One training run.
+    """One training run (``affectagent train text-emotion`` options are these fields and those of ``model``).
 
+    out: checkpoint path (LoRA + head, a few MB), rewritten after every epoch.
+    seed: all randomness (LoRA initialisation, batch order).
     corpora: datasets trained on jointly (their ``train`` splits) and evaluated on (their ``dev`` splits).
-    epochs / batch_size: passes over the joint train set / samples per step.
-    lr / head_lr / weight_decay / warmup: AdamW on LoRA weights / on the head; warm-up fraction of all steps.
+    model: architecture of the tuned encoder (``TextEmotionConfig``).
+    epochs: passes over the joint train set.
+    batch_size: samples per step.
+    lr: AdamW learning rate of the LoRA weights.
+    head_lr: AdamW learning rate of the head.
+    weight_decay: AdamW weight decay.
+    warmup: warm-up fraction of all steps (linear warm-up, then linear decay).
     label_smoothing: mass spread uniformly over the sample's candidate labels.
     class_weight_power: class weight = (n_max / n_class) ** power per corpus (0 = unweighted).
     limit_train / limit_dev: keep only the first N samples per corpus (quick iterations); None = all.
     threads: torch intra-op threads. 1 by default: on the shared 2-core machine under load, 2 OpenMP threads ran a
-      step 5-10x slower than 1 (barrier spinning while other jobs hold the cores). bf16: bfloat16 autocast on CPU.
+      step 5-10x slower than 1 (barrier spinning while other jobs hold the cores).
+    bf16: bfloat16 autocast on CPU (when the CPU supports it).
+    data_root: data root (default: affectagent.paths.data_root()).
+    log: JSONL metrics file, one record per epoch (appended to).
+    tb_dir: TensorBoard event folder for the same records.
+    progress: tqdm bars.
     """
 
     out: Path = Path("affectagent/assets/text/minilm_emotion.pt")
@@ -75,6 +86,7 @@ class TrainConfig:
     bf16: bool = True
     data_root: str | None = None
     log: Path | None = None
+    tb_dir: Path | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -252,118 +264,80 @@ def train(cfg: TrainConfig, *, train_sets: Sequence[Encoded] | None = None,
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: linear_warmup_decay(s, total=total, warmup=int(cfg.warmup * total)))
     use_bf16 = cfg.bf16 and _bf16_ok()
-    log_f = None
-    if cfg.log is not None:
-        Path(cfg.log).parent.mkdir(parents=True, exist_ok=True)
-        log_f = open(cfg.log, "a", encoding="utf-8")
     n_lora = sum(p.numel() for p in lora_params)
     print(f"train: {len(texts)} samples ({', '.join(f'{d.corpus} {len(d.texts)}' for d in train_sets)}), "
           f"{steps_per_epoch} steps/epoch x {cfg.epochs}, LoRA params {n_lora}, bf16={use_bf16}", flush=True)
 
-    history: list[dict] = []
-    step = 0
-    t0 = time.time()
-    for epoch in range(1, cfg.epochs + 1):
-        model.train()
-        batches = length_bucketed_batches(tok_lengths, batch_size=cfg.batch_size, rng=rng)
-        it = batches
-        if cfg.progress:
-            from tqdm.auto import tqdm  # noqa: PLC0415
+    metrics = make_logger(jsonl=cfg.log, tensorboard=cfg.tb_dir)
+    try:
+        history: list[dict] = []
+        step = 0
+        t0 = time.time()
+        for epoch in range(1, cfg.epochs + 1):
+            model.train()
+            batches = length_bucketed_batches(tok_lengths, batch_size=cfg.batch_size, rng=rng)
+            it = batches
+            if cfg.progress:
+                from tqdm.auto import tqdm  # noqa: PLC0415
 
-            it = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch", mininterval=10)
-        running = 0.0
-        for i, idx in enumerate(it):
+                it = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", unit="batch", mininterval=10)
+            running = 0.0
+            for i, idx in enumerate(it):
+                if max_steps is not None and step >= max_steps:
+                    break
+                tidx = torch.as_tensor(idx)
+                batch = model.tokenize([texts[j] for j in idx])
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+                    _, logits = model(batch)
+                loss = masked_smoothed_ce(logits, y_all[tidx], m_all[tidx], smoothing=cfg.label_smoothing,
+                                          weights=w_all[tidx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(lora_params + head_params, 1.0)
+                opt.step()
+                sched.step()
+                step += 1
+                running += loss.item()
+                if cfg.progress and hasattr(it, "set_postfix") and i % 20 == 0:
+                    it.set_postfix(loss=f"{running / (i + 1):.4f}")
+            record: dict = {"epoch": epoch, "step": step, "train_loss": running / max(1, i + 1),
+                            "seconds": round(time.time() - t0, 1)}
+            if max_steps is None or step < max_steps:
+                for dev in dev_sets:
+                    s = evaluate(model, dev)
+                    record[dev.corpus] = asdict(s)
+                    print(f"epoch {epoch} {dev.corpus} dev: acc {s.accuracy:.4f} WF1 {s.weighted_f1:.4f} "
+                          f"MF1 {s.macro_f1:.4f} (n={s.n})", flush=True)
+            history.append(record)
+            metrics.log(record)
+            if on_epoch is not None:
+                on_epoch(model, history)
             if max_steps is not None and step >= max_steps:
                 break
-            tidx = torch.as_tensor(idx)
-            batch = model.tokenize([texts[j] for j in idx])
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
-                _, logits = model(batch)
-            loss = masked_smoothed_ce(logits, y_all[tidx], m_all[tidx], smoothing=cfg.label_smoothing,
-                                      weights=w_all[tidx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(lora_params + head_params, 1.0)
-            opt.step()
-            sched.step()
-            step += 1
-            running += loss.item()
-            if cfg.progress and hasattr(it, "set_postfix") and i % 20 == 0:
-                it.set_postfix(loss=f"{running / (i + 1):.4f}")
-        record: dict = {"epoch": epoch, "step": step, "train_loss": running / max(1, i + 1),
-                        "seconds": round(time.time() - t0, 1)}
-        if max_steps is None or step < max_steps:
-            for dev in dev_sets:
-                s = evaluate(model, dev)
-                record[dev.corpus] = asdict(s)
-                print(f"epoch {epoch} {dev.corpus} dev: acc {s.accuracy:.4f} WF1 {s.weighted_f1:.4f} "
-                      f"MF1 {s.macro_f1:.4f} (n={s.n})", flush=True)
-        history.append(record)
-        if log_f:
-            log_f.write(json.dumps(record) + "\n")
-            log_f.flush()
-        if on_epoch is not None:
-            on_epoch(model, history)
-        if max_steps is not None and step >= max_steps:
-            break
-    if log_f:
-        log_f.close()
+    finally:
+        metrics.close()
     return TrainResult(model=model, history=history, seconds=time.time() - t0)
 
 
-# --------------------------------------------------------------------------------------------------------------- CLI
-def build_parser() -> argparse.ArgumentParser:
-    d, m = TrainConfig(), TextEmotionConfig()
-    p = argparse.ArgumentParser(prog="python -m affectagent.train.text_emotion", description=__doc__.split("\n")[0])
-    p.add_argument("--out", type=Path, default=d.out, help="checkpoint path (LoRA + head, a few MB)")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--corpora", nargs="+", default=list(d.corpora), choices=CORPORA)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr, help="LoRA learning rate")
-    p.add_argument("--head-lr", type=float, default=d.head_lr)
-    p.add_argument("--weight-decay", type=float, default=d.weight_decay)
-    p.add_argument("--warmup", type=float, default=d.warmup)
-    p.add_argument("--label-smoothing", type=float, default=d.label_smoothing)
-    p.add_argument("--class-weight-power", type=float, default=d.class_weight_power)
-    p.add_argument("--context-turns", type=int, default=m.context_turns)
-    p.add_argument("--max-len", type=int, default=m.max_len)
-    p.add_argument("--lora-rank", type=int, default=m.lora_rank)
-    p.add_argument("--lora-alpha", type=int, default=m.lora_alpha)
-    p.add_argument("--lora-dropout", type=float, default=m.lora_dropout)
-    p.add_argument("--head-dropout", type=float, default=m.head_dropout)
-    p.add_argument("--limit-train", type=int, default=None, help="first N train samples per corpus (quick runs)")
-    p.add_argument("--limit-dev", type=int, default=None)
-    p.add_argument("--threads", type=int, default=d.threads)
-    p.add_argument("--fp32", action="store_true", help="disable bfloat16 autocast")
-    p.add_argument("--data-root", default=None)
-    p.add_argument("--log", type=Path, default=None, help="JSONL file, one record per epoch")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    mcfg = TextEmotionConfig(lora_rank=a.lora_rank, lora_alpha=a.lora_alpha, lora_dropout=a.lora_dropout,
-                             max_len=a.max_len, context_turns=a.context_turns, head_dropout=a.head_dropout)
-    cfg = TrainConfig(out=a.out, seed=a.seed, corpora=tuple(a.corpora), model=mcfg, epochs=a.epochs,
-                      batch_size=a.batch_size, lr=a.lr, head_lr=a.head_lr, weight_decay=a.weight_decay,
-                      warmup=a.warmup, label_smoothing=a.label_smoothing, class_weight_power=a.class_weight_power,
-                      limit_train=a.limit_train, limit_dev=a.limit_dev, threads=a.threads, bf16=not a.fp32,
-                      data_root=a.data_root, log=a.log)
+def train_and_save(cfg: TrainConfig) -> TrainResult:
+    """``train`` with the checkpoint written to ``cfg.out`` after every epoch (an interrupted run keeps its last
+    finished epoch; the last save is the result). The ``affectagent train text-emotion`` command."""
     train_config = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()
-                    if k not in ("model", "log", "out", "data_root", "progress")}
+                    if k not in ("model", "log", "tb_dir", "out", "data_root", "progress")}
     t0 = time.time()
 
     def save(model: TextEmotionModel, history: list[dict]) -> None:
-        # saved after every epoch (an interrupted run keeps its last finished epoch); the last save is the result
         meta = {"train_config": train_config, "history": list(history), "train_seconds": round(time.time() - t0, 1)}
         path = save_checkpoint(model, cfg.out, meta=meta)
         print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB) after epoch {history[-1]['epoch']}, "
               f"{(time.time() - t0) / 60:.1f} min", flush=True)
 
-    train(cfg, on_epoch=save)
-    return 0
+    return train(cfg, on_epoch=save)
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+if __name__ == "__main__":  # ``python -m affectagent.train.text_emotion ...`` is ``affectagent train text-emotion ...``
+    import sys
+
+    from ..cli import main
+
+    raise SystemExit(main(["train", "text-emotion", *sys.argv[1:]]))

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real data root; ``need(folder)`` skips cleanly when a corpus folder is absent."""
+"""Shared fixtures: the real data root; ``need(folder)`` fails the test when a corpus folder is absent."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +7,8 @@ from typing import Callable
 import pytest
 
 from affectagent.paths import data_root
+
+from ..resources import require
 
 
 @pytest.fixture(scope="session")
@@ -17,9 +19,6 @@ def root() -> Path:
 @pytest.fixture(scope="session")
 def need(root: Path) -> Callable[[str], Path]:
     def _need(folder: str) -> Path:
-        path = root / folder
-        if not path.is_dir():
-            pytest.skip(f"{path} not available")
-        return path
+        return require(root / folder, f"shared data {folder}")
 
     return _need

@@ -39,9 +39,7 @@ def test_label_map():
         "happy", "calm", "powerful", "fear", "angry", "sad", "neutral"]
 
 
-def test_absent_test_file(root, need):
-    need("emorynlp")
-    if (root / "emorynlp" / "emorynlp_test_final.csv").exists():
-        pytest.skip("test split present")
+def test_absent_test_file(tmp_path):
+    (tmp_path / "emorynlp").mkdir()
     with pytest.raises(DataNotFoundError, match="emorynlp_test_final.csv"):
-        load("emorynlp", "test", data_root=root)
+        load("emorynlp", "test", data_root=tmp_path)

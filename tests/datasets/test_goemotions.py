@@ -54,9 +54,7 @@ def test_user_jsonl_with_label_names(tmp_path):
         load("goemotions", "test", data_file=p)
 
 
-def test_absent_test_file(root, need):
-    need("goemotions")
-    if (root / "goemotions" / "test.tsv").exists():
-        pytest.skip("test split present")
+def test_absent_test_file(tmp_path):
+    (tmp_path / "goemotions").mkdir()
     with pytest.raises(DataNotFoundError, match="test.tsv"):
-        load("goemotions", "test", data_root=root)
+        load("goemotions", "test", data_root=tmp_path)

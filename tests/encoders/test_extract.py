@@ -102,17 +102,12 @@ def test_too_short_audio_marks_audio_missing(ravdess_flac, tmp_path, cache):
 
 def test_face_image_sample_goes_through_the_face_registry(cache):
     """A FER2013 48×48 face (Sample.image) -> face features via the registered face encoder's encode_crops."""
-    from affectagent.errors import AffectAgentError
     from affectagent.encoders import get_face_encoder
-    from affectagent.paths import data_root
 
-    path = data_root(must_exist=False) / "fer2013" / "validation.npz"
-    if not path.exists():
-        pytest.skip("FER2013 not available")
-    try:
-        face = get_face_encoder("default")
-    except AffectAgentError as exc:
-        pytest.skip(f"face encoder not available here: {exc}")
+    from ..resources import shared
+
+    path = shared("fer2013/validation.npz") / "fer2013" / "validation.npz"
+    face = get_face_encoder("default")   # mediapipe and the FER checkpoint ship with the install
     with np.load(path, allow_pickle=False) as z:
         img = z["images"][0]
     f = extract(Sample(id="fer0", image=img), cache=cache)

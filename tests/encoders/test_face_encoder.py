@@ -10,16 +10,12 @@ from affectagent.encoders.base import FACE_ENCODERS, FaceEncoder, FaceTrack
 from affectagent.encoders.face import DEFAULT_FER_CHECKPOINT, FACE_DIM, FEATURE_SLICES, MediaPipeFerFaceEncoder
 from affectagent.encoders.face_geometry import GEOMETRY_NAMES
 from affectagent.errors import InputError
-from affectagent.paths import data_root
 
-pytest.importorskip("mediapipe")
+from ..resources import require, shared
 
 
 def _shared(rel: str) -> Path:
-    p = data_root(must_exist=False) / rel
-    if not p.exists():
-        pytest.skip(f"shared data file {rel} is not available")
-    return p
+    return shared(rel) / rel
 
 
 def _frames(rel: str, n: int) -> list[np.ndarray]:
@@ -31,8 +27,7 @@ def _frames(rel: str, n: int) -> list[np.ndarray]:
 
 @pytest.fixture(scope="module")
 def encoder() -> MediaPipeFerFaceEncoder:
-    if not DEFAULT_FER_CHECKPOINT.is_file():
-        pytest.skip("shipped FER checkpoint missing (python -m affectagent.train.fer)")
+    require(DEFAULT_FER_CHECKPOINT, "the shipped FER checkpoint (python -m affectagent.train.fer)")
     enc = FACE_ENCODERS.get("default")()
     yield enc
     enc.close()

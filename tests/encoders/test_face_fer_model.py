@@ -10,8 +10,9 @@ from affectagent.encoders.fer_model import (
     FER_CLASSES, FerNet, FerNetConfig, center_crop, load_checkpoint, predict, save_checkpoint, to_fer_gray,
 )
 from affectagent.errors import InputError
-from affectagent.paths import data_root
 from affectagent.train.fer import accuracy_and_uar, load_fer2013
+
+from ..resources import require, shared
 
 # FER2013 validation (PublicTest) accuracy of the shipped model is ~0.68 (BENCHMARKS.md "Faces"); on a random
 # 500-image subset the binomial standard error is ~0.02, so this floor only fails for a genuinely worse model.
@@ -28,7 +29,13 @@ def test_forward_shapes_and_probabilities():
     probs, emb = predict(model, images)
     assert probs.shape == (5, 7) and emb.shape == (5, 256)
     np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
-    assert np.all(probs >= 0)
+    # the default test-time augmentation averages the softmax of the centre crop and of its mirror image
+    x = center_crop(torch.from_numpy(images).float().div(255.0).unsqueeze(1), model.config.crop)
+    with torch.no_grad():
+        want = (torch.softmax(model(x), 1) + torch.softmax(model(torch.flip(x, dims=[-1])), 1)) / 2
+        want_emb = (model.embed(x) + model.embed(torch.flip(x, dims=[-1]))) / 2
+    np.testing.assert_allclose(probs, want.numpy(), atol=1e-5)
+    np.testing.assert_allclose(emb, want_emb.numpy(), atol=1e-4)
     with pytest.raises(ValueError):
         model(torch.rand(2, 3, 44, 44))
 
@@ -69,10 +76,8 @@ def test_checkpoint_round_trip(tmp_path):
 
 
 def test_shipped_checkpoint_accuracy_on_real_validation_subset():
-    if not DEFAULT_FER_CHECKPOINT.is_file():
-        pytest.skip("shipped FER checkpoint missing")
-    if not (data_root(must_exist=False) / "fer2013" / "validation.npz").is_file():
-        pytest.skip("FER2013 validation split not available")
+    require(DEFAULT_FER_CHECKPOINT, "the shipped FER checkpoint")
+    shared("fer2013/validation.npz")
     loaded = load_checkpoint(DEFAULT_FER_CHECKPOINT)
     assert DEFAULT_FER_CHECKPOINT.stat().st_size < 5 * 1024 * 1024
     assert loaded.meta["classes"] == list(FER_CLASSES)

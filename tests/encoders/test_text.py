@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from affectagent.encoders import get_text_encoder
-from affectagent.paths import data_root
+
+from ..resources import shared
 
 # MELD dev "Sr No." ids: (anchor, same meaning, different meaning)
 TRIPLES = [
@@ -17,9 +18,7 @@ TRIPLES = [
 
 @pytest.fixture(scope="module")
 def meld_dev() -> dict[int, str]:
-    path = data_root(must_exist=False) / "meld" / "dev_sent_emo.csv"
-    if not path.exists():
-        pytest.skip("MELD not available")
+    path = shared("meld/dev_sent_emo.csv") / "meld" / "dev_sent_emo.csv"
     with open(path, newline="", encoding="utf-8") as f:
         return {int(r["Sr No."]): r["Utterance"] for r in csv.DictReader(f)}
 

@@ -8,8 +8,9 @@ import pytest
 
 from affectagent.encoders.text_emotion import DEFAULT_CHECKPOINT, SEP, format_turn, format_with_context
 from affectagent.errors import InputError
-from affectagent.paths import data_root
 from affectagent.schema import CANONICAL_EMOTIONS, Turn
+
+from ..resources import require, shared
 
 CTX = (Turn("Monica", "Hi!"), Turn(None, "  "), Turn("Rachel", "I kissed  him."), Turn("Ross", "You what?"))
 
@@ -39,7 +40,7 @@ def test_format_with_context_turn_counts_and_blank_turns():
 
 # --------------------------------------------------------------------------------------------------- math (torch)
 def test_masked_smoothed_ce_hand_computed():
-    torch = pytest.importorskip("torch")
+    import torch
     from affectagent.train.text_emotion import masked_smoothed_ce
 
     logits = torch.tensor([[2.0, 0.0, 5.0, 0.0]])
@@ -57,7 +58,7 @@ def test_masked_smoothed_ce_hand_computed():
 
 
 def test_class_weights_and_schedule_and_batches():
-    torch = pytest.importorskip("torch")
+    import torch
     from affectagent.train.text_emotion import class_weights, length_bucketed_batches, linear_warmup_decay
 
     mask = torch.tensor([True, True, True, False])
@@ -75,9 +76,7 @@ def test_class_weights_and_schedule_and_batches():
 # ------------------------------------------------------------------------------------------ real data + checkpoint
 @pytest.fixture(scope="module")
 def meld_dev_200():
-    path = data_root(must_exist=False) / "meld" / "dev_sent_emo.csv"
-    if not path.exists():
-        pytest.skip("MELD dev is not available")
+    shared("meld/dev_sent_emo.csv")
     from affectagent import datasets
 
     return datasets.load("meld", "dev")[:200]
@@ -85,10 +84,9 @@ def meld_dev_200():
 
 @pytest.fixture(scope="module")
 def tuned():
-    pytest.importorskip("torch")
-    pytest.importorskip("peft")
-    if not DEFAULT_CHECKPOINT.is_file():
-        pytest.skip("shipped minilm-emotion checkpoint is absent")
+    import peft  # noqa: F401  (pinned in requirements.txt)
+
+    require(DEFAULT_CHECKPOINT, "the shipped minilm-emotion checkpoint")
     from affectagent.encoders import get_text_encoder
 
     return get_text_encoder("minilm-emotion")
@@ -129,8 +127,8 @@ def test_shipped_checkpoint_beats_floor_on_real_meld_dev(tuned, meld_dev_200):
 
 
 def test_two_training_steps_change_lora_and_head(meld_dev_200):
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("peft")
+    import peft  # noqa: F401
+    import torch
     from affectagent import datasets
     from affectagent.encoders.text_emotion_model import TextEmotionConfig, candidate_mask
     from affectagent.train.text_emotion import Encoded, TrainConfig, train

@@ -1,8 +1,6 @@
 """Scene descriptor: statistics by hand on constructed images, then the encoder on real clip frames."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -12,7 +10,8 @@ from affectagent.encoders.visual import (
     pool_descriptor, saturation,
 )
 from affectagent.errors import InputError
-from affectagent.paths import data_root
+
+from ..resources import shared
 
 
 def stat(vec: np.ndarray, name: str) -> float:
@@ -62,16 +61,13 @@ def test_pool_descriptor_by_hand():
 
 @pytest.fixture(scope="module")
 def encoder():
-    pytest.importorskip("mediapipe")
-    enc = VISUAL_ENCODERS.get("default")()
+    enc = VISUAL_ENCODERS.get("default")()   # mediapipe is pinned in requirements.txt
     yield enc
     enc.close()
 
 
 def test_encoder_on_real_clip_and_on_faceless_frames(encoder):
-    clip = data_root(must_exist=False) / "clips/video_retalking/face3.mp4"
-    if not Path(clip).is_file():
-        pytest.skip("clips not available")
+    clip = shared("clips/video_retalking/face3.mp4") / "clips/video_retalking/face3.mp4"
     from affectagent.media import load_frames
 
     frames, _ = load_frames(clip, fps=2.0, max_frames=6)

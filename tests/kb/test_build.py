@@ -12,12 +12,13 @@ from affectagent.kb.build import BuildConfig, BuildSource, build_kb, entry_from_
 from affectagent.paths import data_root
 from affectagent.schema import Sample, Turn
 
+from ..resources import require
+
 ROOT = data_root(must_exist=False)
 
 
 def need(folder: str) -> None:
-    if not (ROOT / folder).is_dir():
-        pytest.skip(f"{ROOT / folder} not present")
+    require(ROOT / folder, f"shared data {folder}")
 
 
 def test_entry_from_sample_keeps_labels_speaker_and_context():

@@ -10,7 +10,8 @@ from affectagent.api import AffectAgent
 from affectagent.errors import InputError
 from affectagent.kb import KBEntry, KnowledgeBase
 from affectagent.raer.config import RAERConfig
-from affectagent.raer.growth import GrowthConfig, LeakageGuard, partition_by_group, unlabelled
+from affectagent.raer.config import GrowthConfig
+from affectagent.raer.growth import LeakageGuard, partition_by_group, unlabelled
 from affectagent.raer.neural import NeuralRAER
 from affectagent.raer.runner import corpus_encoder, run_raer
 from affectagent.train.sft import run_inference

@@ -5,16 +5,15 @@ import pytest
 
 from affectagent.encoders import ExtractConfig
 from affectagent.encoders.inputs import EncodingConfig
-from affectagent.paths import data_root
 from affectagent.schema import CANONICAL_EMOTIONS
 from affectagent.study.paired import drop_modality, modality_dropout, pair_corpora, replace_modality
+
+from ..resources import shared
 
 
 @pytest.fixture(scope="module")
 def corpora():
-    root = data_root(must_exist=False)
-    if not all((root / d).is_dir() for d in ("meld", "emodb", "fer2013")):
-        pytest.skip("real data (meld, emodb, fer2013) not found")
+    root = shared("meld", "emodb", "fer2013")
     from affectagent.train.recipe import CorpusSpec, encode_corpus, load_corpus
 
     enc = EncodingConfig(extract=ExtractConfig(text_encoder="e5"), exclude_related=True)
@@ -71,7 +70,8 @@ def test_drop_and_replace_modality(corpora):
     assert no_v.features.face_seq is None and not no_v.features.mask.visual
     swapped = replace_modality(x, y, "visual")
     assert swapped.features.face_seq is y.features.face_seq and swapped.features.audio_emb is x.features.audio_emb
-    assert y.sample_id in swapped.exclude or y.exclude <= swapped.exclude
+    assert swapped.exclude == x.exclude | y.exclude      # evidence of neither source episode may leak in
+    assert x.sample_id in swapped.exclude and y.sample_id in swapped.exclude
     with pytest.raises(ValueError):
         drop_modality(x, "smell")
 

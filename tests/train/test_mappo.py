@@ -24,7 +24,7 @@ def _setup(seed=0):
                      for x, g in zip(corpus.inputs, corpus.gold)])
     torch.manual_seed(0)
     actor = SharedActor(spec=SPEC, config=ActorConfig(dim=16, heads=2, dropout=0.0)).eval()
-    pipe = AffectAgentPipeline(actor=actor, norm=FeatureNorm(), source=kb, config=PipelineConfig(top_k=2, perceptual_k=1))
+    pipe = AffectAgentPipeline(actor=actor, norm=FeatureNorm(), source=kb, config=PipelineConfig(top_k=2, perceptual_k=1, complete_missing=True))
     return corpus, kb, actor, pipe
 
 
@@ -33,7 +33,7 @@ def test_rollout_records_the_sampled_policy_only():
     idx = np.arange(12)
     sub = [corpus.inputs[i] for i in idx]
     ro, stats = collect_rollout(pipe=pipe, ref=actor, critic=Critic(dim=16), inputs=sub, gold=corpus.gold[idx],
-                                index=idx, generator=torch.Generator().manual_seed(1))
+                                index=idx, generator=torch.Generator().manual_seed(1), reward="sample")
     # the counterfactual (planner-bypass) run queried the KB with plain queries ...
     assert any(p.plain for p in kb.calls)
     # ... but the rollout keeps the planner's own plans and evidence
@@ -52,7 +52,7 @@ def test_rollout_records_the_sampled_policy_only():
 
 def _cfg(steps, **kw):
     return MAPPOConfig(steps=steps, rollout_size=16, ppo_epochs=2, minibatch=8, lr=1e-3, eval_every=0, save_every=2,
-                       pipeline=PipelineConfig(top_k=2, perceptual_k=1), **kw)
+                       pipeline=PipelineConfig(top_k=2, perceptual_k=1, complete_missing=True), **kw)
 
 
 def test_twenty_steps_change_every_role_and_write_a_checkpoint(tmp_path):
@@ -67,7 +67,8 @@ def test_twenty_steps_change_every_role_and_write_a_checkpoint(tmp_path):
                       evaluate=lambda p, step: {"dev_acc": 0.0})
     assert res.steps_done == 20 and res.stopped == "steps"
     changed = {k.split(".")[0] for k, v in res.actor.state_dict().items() if not torch.equal(v, before[k])}
-    assert {"plan_head", "filter_head", "gen_head", "raaf_audio", "moe"} <= changed
+    # text-only inputs: RAAF gets audio / face input only through missing-modality completion (on here)
+    assert {"planner", "evidence_filter", "generator", "raaf_audio", "raaf_visual", "moe"} <= changed
     train_rows = [r for r in rows if r["kind"] == "train"]
     assert [r["step"] for r in train_rows] == list(range(1, 21))
     for key in ("task_reward", "kl_ref", "clip_fraction", "value_loss", "entropy", "approx_kl", "delta_planner"):

@@ -37,9 +37,9 @@ def test_sft_smoke_changes_parameters_and_learns():
     before = {k: v.clone() for k, v in init.state_dict().items()}
     res = train_sft(train, source=kb, spec=SPEC, norm=FeatureNorm(), config=cfg, progress=False, init=init)
     changed = [k for k, v in res.actor.state_dict().items() if not torch.equal(v, before[k])]
-    assert any(k.startswith("plan_head") for k in changed)
-    assert any(k.startswith("filter_head") for k in changed)
-    assert any(k.startswith("gen_head") for k in changed)
+    assert any(k.startswith("planner.") for k in changed)
+    assert any(k.startswith("evidence_filter.") for k in changed)
+    assert any(k.startswith("generator.") for k in changed)
     assert res.history[-1]["loss"] < res.history[0]["loss"]
     dev = _corpus(80, 1)
     pipe = AffectAgentPipeline(actor=res.actor, norm=FeatureNorm(), source=kb, config=cfg.pipeline)

@@ -1,0 +1,45 @@
+"""`affectagent raer run` and `predict --raer` on the tiny real checkpoint; bad input is one line and exit 2."""
+import json
+
+import pytest
+
+from affectagent.cli import main
+
+
+def test_raer_run_cli_table_plot_and_resume(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "raer"
+    argv = ["raer", "run", "--dataset", "meld", "--split", "dev", "--epochs", "1", "--limit", "30",
+            "--epsilon", "0.8", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "w/o" in text and "growth.png" in text
+    summary = json.loads((out / "growth.json").read_text())
+    assert [r["epoch"] for r in summary["epochs"]] == [0, 1] and summary["config"]["protocol"] == "honest"
+    assert main(argv + ["--json"]) == 0                          # finished run: resumes, recomputes nothing
+    assert json.loads(capsys.readouterr().out)["epochs"] == summary["epochs"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--epsilon", "1.5"], "epsilon"),
+    (["--backend", "neural", "--model", "qwen-0.5b"], "--model"),
+    (["--backend", "llm"], "--model"),
+    (["--uncertainty", "logprob"], "neural agents"),
+    (["--protocol", "paper", "--dataset", "manifest"], ""),
+])
+def test_raer_run_bad_input_is_one_line(tiny_checkpoint, tmp_path, capsys, extra, message):
+    argv = ["raer", "run", "--dataset", "meld", "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / "x")]
+    assert main(argv + extra) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("affectagent: error:") and message in err[0]
+
+
+def test_predict_raer_prints_steps_and_gate(tiny_checkpoint, capsys):
+    assert main(["predict", "--text", "Oh no, I lost my keys again!", "--checkpoint", str(tiny_checkpoint),
+                 "--raer", "--raer-epsilon", "1.0"]) == 0
+    out = capsys.readouterr().out
+    assert "RAER: uncertainty" in out and "would grow with this sample" in out
+    assert " 1. hypothesis:" in out and " 3. conclusion:" in out
+    assert main(["predict", "--text", "fine", "--checkpoint", str(tiny_checkpoint), "--raer", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert [s["kind"] for s in d["trace"]["raer"]["steps"]] == ["hypothesis", "evidence", "conclusion"]
+    assert main(["predict", "--text", "fine", "--checkpoint", str(tiny_checkpoint), "--raer-epsilon", "0.5"]) == 2
