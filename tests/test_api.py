@@ -71,8 +71,17 @@ def test_cli_evaluate_meld_dev_json(tiny_checkpoint, tmp_path, capsys):
     for k in ("weighted_f1", "macro_f1", "uar", "war", "hit"):
         assert 0.0 <= m[k] <= 1.0
     assert (tmp_path / "meld-dev-full" / "confusion.png").stat().st_size > 0
-    rows = (tmp_path / "meld-dev-full" / "predictions.jsonl").read_text().splitlines()
-    assert len(rows) == 40 and json.loads(rows[0])["gold"] in CANONICAL_EMOTIONS
+    rows = [json.loads(r) for r in (tmp_path / "meld-dev-full" / "predictions.jsonl").read_text().splitlines()]
+    assert len(rows) == 40 and all(r["gold"] in CANONICAL_EMOTIONS for r in rows)
+    # the reported scores are those of the written predictions (recomputed independently with scikit-learn)
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from affectagent.datasets import label_space
+
+    gold, pred = [r["gold"] for r in rows], [r["label"] for r in rows]
+    assert m["war"] == pytest.approx(accuracy_score(gold, pred))
+    assert m["weighted_f1"] == pytest.approx(f1_score(gold, pred, labels=list(label_space("meld").canonical),
+                                                      average="weighted", zero_division=0))
 
 
 def test_cli_evaluate_missing_test_split(tiny_checkpoint, capsys):

@@ -290,6 +290,8 @@ class Retriever:
                   where: EntryFilter | None = None) -> list[Evidence]:
         """The ``k`` stored ``modality`` entries of ``label`` nearest to that label's centroid (prototypical
         examples; the stand-in for a missing modality)."""
+        if self.where is not None:
+            where = both(self.where, where)
         flt = both(EntryFilter(labels=frozenset({label})), where)
         key = (modality, label, repr(where), len(self.kb))
         if key not in self._centroids:

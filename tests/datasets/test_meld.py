@@ -39,10 +39,12 @@ def test_context_is_previous_utterances_of_the_dialogue(root, meld):
     by_id = {s.id: s for s in meld["dev"]}
     rows = [r for r in raw_rows(root / "meld" / "dev_sent_emo.csv") if r["Dialogue_ID"] == "1"]
     rows.sort(key=lambda r: int(r["Utterance_ID"]))
+    assert len(rows) == 16   # dev dialogue 1 (the loop below must not be vacuous)
     for k, row in enumerate(rows):
         s = by_id[f"meld/dev/dia1_utt{row['Utterance_ID']}"]
         assert s.context == tuple(Turn(r["Speaker"], r["Utterance"]) for r in rows[:k])
-    assert all(s.context == () for s in meld["train"] if s.meta["utterance_id"] == 0)
+    firsts = [s for s in meld["train"] if s.meta["utterance_id"] == 0]
+    assert len(firsts) > 1000 and all(s.context == () for s in firsts)
 
 
 def test_meta_and_ids(meld):
