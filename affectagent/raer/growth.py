@@ -10,8 +10,11 @@
          another split of the corpus, or a manifest of the user's own files. Gated predictions enter with the model's
          own label; no id of the scored split can ever enter (``LeakageGuard``).
 
-Epoch 0 scores the scored split with the untouched KB (RAER without growth); epoch e ≥ 1 first reasons over the pool
-with the KB of epoch e − 1, adds the gated samples (one transaction), then scores. The KB is a copy (``OUT/kb``), the
+Epoch 0 scores the scored split with the untouched KB (RAER without growth). Honest: epoch e ≥ 1 reasons over the
+pool with the KB of epoch e − 1, adds the gated samples (one transaction), then scores the scored split with the grown
+KB; a pool sample enters once (ids are unique), so with a fixed pool the KB stops growing once every gated sample is
+in. Paper: every epoch scores the split with the current KB and then adds its gated, correct predictions (as the
+paper describes: inference over the whole dataset, then expansion), so epoch e sees what epochs < e added. The KB is a copy (``OUT/kb``), the
 state (``OUT/state.json``) is written after every epoch, so re-running the same command resumes; additions are
 idempotent by id. ``OUT/growth.json`` and ``OUT/growth.png`` hold the table and the plot.
 """
@@ -204,49 +207,74 @@ def run_growth(config: GrowthConfig, *, reasoner: Reasoner, kb_src: Path, norm: 
                                  "seconds": round(time.time() - t0, 2), "kb_size": len(kb)}
             _write_json(state_path, state)
         pending = state.get("pending")
-        if pending is not None:  # killed between the add and the state write: finish that epoch's row if it landed
+        landed: dict[str, Any] | None = None
+        if pending is not None:  # killed around an add: did that epoch's transaction land?
             if all(i in kb for i in pending["ids"]):
-                state["rows"].append(pending["row"])
+                if pending.get("row") is not None:  # paper: the row was scored before the add
+                    state["rows"].append(pending["row"])
+                else:  # honest: the add landed, the scoring did not
+                    landed = pending
             state["pending"] = None
             _write_json(state_path, state)
         done = {row["epoch"] for row in state["rows"]}
+        origin = f"{config.dataset}:{config.split if config.protocol == 'paper' else config.pool}"
+
+        def select(outs: list[RAEROutcome], inputs: Sequence[EncodedInput], smp: Sequence[Sample],
+                   epoch: int) -> tuple[list[KBEntry], int]:
+            """Gated (and, in paper mode, correct) outcomes not yet in the KB, as entries; also the gated count."""
+            pick = [j for j, o in enumerate(outs) if o.gated]
+            gated = len(pick)
+            if config.protocol == "paper":
+                pick = [j for j in pick if outs[j].prediction.label == smp[j].label]
+            pick = [j for j in pick if inputs[j].sample_id not in kb]
+            entries = growth_entries([inputs[j] for j in pick], [smp[j] for j in pick], [outs[j] for j in pick],
+                                     norm=norm, epoch=epoch, model=reasoner.name, protocol=config.protocol,
+                                     origin_split=origin)
+            if guard is not None:
+                guard.check(entries)
+            return entries, gated
+
+        def add(entries: list[KBEntry], row: dict[str, Any] | None, epoch: int) -> None:
+            state["pending"] = {"epoch": epoch, "ids": [e.id for e in entries], "row": row}
+            _write_json(state_path, state)
+            kb.add(entries)  # one transaction: all or nothing
+            kb.flush()
+
         for epoch in range(0, config.epochs + 1):
             if epoch in done:
                 continue
             t0 = time.time()
-            added_ids: list[str] = []
-            calls = 0
             kb_before = len(kb)
-            gated_n = 0
-            if epoch > 0:
-                outs = reason_all(pool_in, pool, f"RAER epoch {epoch}: pool")
-                calls += sum(o.llm_calls for o in outs)
-                pick = [j for j, o in enumerate(outs) if o.gated]
-                gated_n = len(pick)
-                if config.protocol == "paper":
-                    pick = [j for j in pick if outs[j].prediction.label == pool[j].label]
-                pick = [j for j in pick if pool_in[j].sample_id not in kb]
-                entries = growth_entries([pool_in[j] for j in pick], [pool[j] for j in pick], [outs[j] for j in pick],
-                                         norm=norm, epoch=epoch, model=reasoner.name, protocol=config.protocol,
-                                         origin_split=f"{config.dataset}:{config.split if config.protocol == 'paper' else config.pool}")
-                if guard is not None:
-                    guard.check(entries)
-                added_ids = [e.id for e in entries]
+            calls, gated_n, added = 0, 0, 0
+            entries: list[KBEntry] = []
+            if config.protocol == "honest" and epoch > 0:
+                if landed is not None and landed["epoch"] == epoch:
+                    added, kb_before = len(landed["ids"]), kb_before - len(landed["ids"])
+                else:  # reason over the unlabelled pool with the KB of the previous epoch, then grow it
+                    outs = reason_all(pool_in, pool, f"RAER epoch {epoch}: pool")
+                    calls += sum(o.llm_calls for o in outs)
+                    entries, gated_n = select(outs, pool_in, pool, epoch)
+                    if entries:
+                        add(entries, None, epoch)
+                    added = len(entries)
             reason_t0 = time.time()
             scored_out = reason_all(scored_in, scored, f"RAER epoch {epoch}: score")
             calls += sum(o.llm_calls for o in scored_out)
             metrics = score(scored, [o.prediction for o in scored_out])
+            seconds_per = round((time.time() - reason_t0) / max(len(scored_in), 1), 4)
+            if config.protocol == "paper":  # the scored pass is the pool pass: grow after scoring
+                entries, gated_n = select(scored_out, scored_in, scored, epoch)
+                added = len(entries)
             row = {"epoch": epoch, **metric_row(metrics), "kb_size_before": kb_before, "gated": gated_n,
-                   "added": len(added_ids), "regenerated": sum(o.regenerated for o in scored_out),
+                   "added": added, "regenerated": sum(o.regenerated for o in scored_out),
                    "scored_gated": sum(o.gated for o in scored_out), "llm_calls": calls,
-                   "seconds": round(time.time() - t0, 2),
-                   "seconds_per_scored_sample": round((time.time() - reason_t0) / max(len(scored_in), 1), 4)}
-            if epoch > 0 and added_ids:
-                state["pending"] = {"ids": added_ids, "row": {**row, "kb_size_after": kb_before + len(added_ids)}}
-                _write_json(state_path, state)
-                kb.add(entries)
-                kb.flush()
-            row["kb_size_after"] = len(kb)
+                   "seconds": round(time.time() - t0, 2), "seconds_per_scored_sample": seconds_per}
+            if config.protocol == "paper":
+                row["kb_size_after"] = kb_before + added
+                if entries:
+                    add(entries, row, epoch)
+            else:
+                row["kb_size_after"] = len(kb)
             state["rows"].append(row)
             state["pending"] = None
             _write_json(state_path, state)

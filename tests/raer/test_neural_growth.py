@@ -126,4 +126,5 @@ def test_paper_protocol_adds_only_correct_predictions(agent, tmp_path):
     with KnowledgeBase.open(res.kb_dir, read_only=True) as kb:
         rows = [e for e in kb.get([s.id for s in datasets.load("meld", "dev")]) if e.source == "raer"]
     gold = {s.id: s.label for s in datasets.load("meld", "dev")}
-    assert rows and len(rows) == res.rows[1]["added"] and all(e.label == gold[e.id] for e in rows)
+    assert rows and len(rows) == sum(r["added"] for r in res.rows) and all(e.label == gold[e.id] for e in rows)
+    assert res.rows[0]["added"] > 0 and res.rows[1]["kb_size_before"] == res.rows[0]["kb_size_after"]
