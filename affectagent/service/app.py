@@ -133,7 +133,8 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
         try:
             parsed = await read_predict_request(request, folder=folder, settings=settings)
             result = await runner.predict(parsed)
-            body = _response_body(result, explain=parsed.explain, seconds=time.perf_counter() - started)
+            body = _response_body(result, explain=parsed.explain, raer=parsed.raer,
+                                  seconds=time.perf_counter() - started)
             return JSONResponse(body)
         except Exception as exc:  # noqa: BLE001  (every failure becomes a JSON error; bugs are logged)
             return error_response(exc, where="POST /v1/predict")
@@ -143,8 +144,9 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
     return app
 
 
-def _response_body(result: RunResult, *, explain: bool, seconds: float) -> dict[str, Any]:
-    """``Prediction.to_dict`` + timing + media, checked against ``PredictResponse``."""
+def _response_body(result: RunResult, *, explain: bool, seconds: float, raer: bool = False) -> dict[str, Any]:
+    """``Prediction.to_dict`` + timing + media (+ the RAER record when asked for), checked against
+    ``PredictResponse``."""
     pred = result.prediction.to_dict(with_trace=explain)
     facts = None if result.media is None else MediaOut(**dataclasses.asdict(result.media))
     timing = TimingOut(seconds=round(seconds, 4), queued_seconds=round(result.queued_seconds, 4),
@@ -153,6 +155,8 @@ def _response_body(result: RunResult, *, explain: bool, seconds: float) -> dict[
     out = body.model_dump(mode="json")
     if "trace" not in pred:
         out.pop("trace")
+    if raer:
+        out["raer"] = (result.prediction.trace or {}).get("raer")
     return out
 
 
@@ -164,9 +168,10 @@ def _predict_body_doc() -> dict[str, Any]:
             "file": {"type": "string", "format": "binary", "description": "video or audio file"},
             "text": text, "context": {"type": "string", "description": "one 'Speaker: text' per line"},
             "speaker": text, "labels": {"type": "string", "description": "comma-separated canonical emotions"},
-            "explain": {"type": "boolean"}}}},
+            "explain": {"type": "boolean"}, "raer": {"type": "boolean"}}}},
         "application/json": {"schema": {"type": "object", "additionalProperties": False, "properties": {
             "text": text, "speaker": text, "explain": {"type": "boolean", "default": False},
+            "raer": {"type": "boolean", "default": False},
             "context": {"anyOf": [{"type": "array", "items": {"type": "object", "required": ["text"], "properties": {
                 "speaker": text, "text": text}}}, {"type": "string", "description": "'Speaker: text' lines"}]},
             "labels": {"anyOf": [{"type": "array", "items": text}, text]}}}},

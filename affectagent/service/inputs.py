@@ -26,6 +26,7 @@ class PredictInput:
     speaker: str | None = None
     labels: tuple[str, ...] | None = None
     explain: bool = False
+    raer: bool = False
     media: Path | None = None
     filename: str | None = None
 
@@ -110,7 +111,7 @@ def disk_name(name: str | None) -> str:
 
 def check_input(*, text: str | None, context: Sequence[Turn], speaker: str | None, labels: tuple[str, ...] | None,
                 explain: bool, media: Path | None, filename: str | None,
-                settings: ServiceSettings) -> PredictInput:
+                settings: ServiceSettings, raer: bool = False) -> PredictInput:
     """Apply the service's limits and the "something to predict" rule; returns the ``PredictInput``."""
     if text is not None and not text.strip():
         raise InputError("text is empty")
@@ -127,4 +128,4 @@ def check_input(*, text: str | None, context: Sequence[Turn], speaker: str | Non
             raise InputError(f"context turn {i + 1} is longer than {settings.max_text_chars} characters")
     speaker = speaker.strip() if speaker and speaker.strip() else None
     return PredictInput(text=text.strip() if text else None, context=tuple(context), speaker=speaker, labels=labels,
-                        explain=explain, media=media, filename=filename)
+                        explain=explain, raer=raer, media=media, filename=filename)

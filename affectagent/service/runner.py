@@ -80,7 +80,8 @@ class ModelRunner:
             with _without_temp_path(request):
                 media = self._probe(request)
                 sample = request.to_sample(has_video=media is not None and media.kind == "video")
-                [pred] = self.agent.predict([sample], label_set=request.labels, explain=request.explain)
+                kw = {"raer": True} if request.raer else {}
+                [pred] = self.agent.predict([sample], label_set=request.labels, explain=request.explain, **kw)
             done = time.perf_counter()
         return RunResult(prediction=pred, media=media, queued_seconds=started - asked, model_seconds=done - started)
 

@@ -30,6 +30,9 @@ class PredictJSON(BaseModel):
         None, description="candidate labels (canonical emotions), a list or a comma-separated string; "
                           "default: the model's label set")
     explain: bool = Field(False, description="include the agents' trace")
+    raer: bool = Field(False, description="answer with RAER: reasoning steps checked against retrieved evidence "
+                                          "(with explain: trace.raer holds the steps, ambiguity, uncertainty and "
+                                          "whether the KB would grow)")
 
 
 class EvidenceOut(BaseModel):

@@ -126,6 +126,19 @@ def test_explain_returns_the_agents_trace(client):
     assert len(tr["routing_weights"]) > 1 and tr["modalities"] == ["text"]
 
 
+def test_raer_request_returns_steps_and_gate(client):
+    d = client.post("/v1/predict", json={"text": "I can't believe you did that!", "raer": True}).json()
+    r = d["raer"]
+    assert [s["kind"] for s in r["steps"]] == ["hypothesis", "evidence", "conclusion"]
+    assert 0 <= r["uncertainty"] <= 1 and isinstance(r["kb_would_grow"], bool)
+    assert d["rationale"].startswith("Reasoning: 1. hypothesis:") and "trace" not in d
+    form = client.post("/v1/predict", data={"text": "Oh no.", "raer": "true", "explain": "true"}).json()
+    assert form["trace"]["raer"]["steps"] and form["raer"] == form["trace"]["raer"]
+    plain = client.post("/v1/predict", json={"text": "Oh no."}).json()
+    assert "raer" not in plain
+    assert client.post("/v1/predict", json={"text": "Oh no.", "raer": "maybe"}).status_code == 422
+
+
 def test_restricted_labels(client):
     d = client.post("/v1/predict", data={"text": "I hate this.", "labels": "happy, angry"}).json()
     assert set(d["probs"]) == {"happy", "angry"}
