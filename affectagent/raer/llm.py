@@ -46,8 +46,8 @@ from .config import RAERConfig
 from .detect import Detection, detect
 from .neural import merge_evidence
 from .prompts import analyze_messages, answer_messages, initial_messages, refine_messages
-from .segment import (Segmentation, answer_label_span, is_echo, rewritten_step, segment, span_token_indices, step_emotion,
-                      token_char_offsets)
+from .segment import (Segmentation, answer_label_span, is_echo, rewritten_step, segment, span_token_indices,
+                      step_emotion, token_char_offsets)
 from .steps import RAEROutcome, ReasoningStep
 from .uncertainty import agreement_uncertainty, logprob_uncertainty
 

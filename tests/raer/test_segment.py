@@ -1,4 +1,5 @@
-"""Segment(f_Analyze(Y)): every accepted form, the logged fallbacks, the rewrite parser and the label-token alignment."""
+"""Segment(f_Analyze(Y)): every accepted form, the logged fallbacks, the rewrite parser and the label-token
+alignment."""
 import logging
 import math
 
