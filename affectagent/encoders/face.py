@@ -13,7 +13,7 @@ Per-face feature layout (D_f = 272, the same for ``FaceTrack.seq`` rows and ``en
             the mesh is run on the crop and may miss: then geometry is 0 and this flag is 0)
   [16:272]  256-d penultimate embedding of our FER2013 CNN (averaged over the test-time views)
 Backend: MediaPipe face mesh (bundled models, offline) with a full-range BlazeFace fallback; expression model: our
-FER2013 CNN (affectagent/assets/fer/fer_cnn.pt, trained by ``python -m affectagent.train.fer``). Choice and numbers:
+FER2013 CNN (affectagent/assets/fer/fer_cnn.pt, trained by ``affectagent train fer``). Choice and numbers:
 docs/face-backend.md, BENCHMARKS.md "Faces".
 """
 from __future__ import annotations

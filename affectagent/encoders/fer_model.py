@@ -216,7 +216,7 @@ def load_checkpoint(path: str | Path) -> LoadedFer:
     """Read a checkpoint written by ``save_checkpoint``; clear ``InputError`` when it is missing or foreign."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"FER checkpoint not found: {path} (train one: python -m affectagent.train.fer --help)")
+        raise InputError(f"FER checkpoint not found: {path} (train one: affectagent train fer --help)")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt/foreign file

@@ -1,5 +1,5 @@
 """Emotion-tuned text encoder ``minilm-emotion``: all-MiniLM-L6-v2 + LoRA adapters + a head over canonical emotions,
-fine-tuned on MELD + EmoryNLP train with dialogue context (recipe: ``python -m affectagent.train.text_emotion``).
+fine-tuned on MELD + EmoryNLP train with dialogue context (recipe: ``affectagent train text-emotion``).
 
     enc = get_text_encoder("minilm-emotion")                 # or MiniLMEmotionEncoder(checkpoint="my.pt")
     x = format_with_context("You did what?!", sample.context, "Ross", turns=enc.context_turns)
@@ -71,7 +71,7 @@ class MiniLMEmotionEncoder:
         if not path.is_file():
             raise InputError(
                 f"minilm-emotion checkpoint not found: {path}. Train one with "
-                f"`python -m affectagent.train.text_emotion --out {path}` or pass checkpoint=<path>")
+                f"`affectagent train text-emotion --out {path}` or pass checkpoint=<path>")
         try:
             import torch  # noqa: F401, PLC0415
 
