@@ -54,11 +54,23 @@ def corpus_encoder(agent, dataset: str, split: str) -> Callable[[Sequence[Sample
     return encode
 
 
+def check_kb_encoder(agent) -> None:
+    """Refuse a KB whose recorded text encoder is not the checkpoint's (its similarities would be meaningless)."""
+    from ..kb import KnowledgeBase  # noqa: PLC0415
+
+    recorded = KnowledgeBase.peek(agent.kb_path).encoders.get("text")
+    wanted = agent.checkpoint.encoders.get("text")
+    if recorded and wanted and recorded != wanted:
+        raise InputError(f"knowledge base {agent.kb_path} was built with the text encoder {recorded!r}, the "
+                         f"checkpoint embeds with {wanted!r}; build the KB with the checkpoint's encoder")
+
+
 def run_raer(agent, growth: GrowthConfig, *, out: str | Path, backbone: str = "neural",
              llm: dict[str, Any] | None = None, data_root: str | Path | None = None, resume: bool = True,
              progress: bool = True, log: Callable[[str], None] = print) -> GrowthResult:
     if agent.kb_path is None or agent.pipeline.source is None:
         raise InputError("RAER needs the agents' evidence knowledge base (none is loaded)")
+    check_kb_encoder(agent)
     reasoner = make_reasoner(agent, backbone=backbone, config=growth.raer, llm=llm)
 
     def score(samples: Sequence[Sample], preds: Sequence) -> dict[str, Any]:

@@ -128,3 +128,34 @@ def test_paper_protocol_adds_only_correct_predictions(agent, tmp_path):
     gold = {s.id: s.label for s in datasets.load("meld", "dev")}
     assert rows and len(rows) == sum(r["added"] for r in res.rows) and all(e.label == gold[e.id] for e in rows)
     assert res.rows[0]["added"] > 0 and res.rows[1]["kb_size_before"] == res.rows[0]["kb_size_after"]
+
+
+def test_a_kill_between_the_add_and_the_state_write_resumes_without_double_adding(agent, tmp_path):
+    """The add landed, the state was not written (pending set): the re-run scores that epoch without re-adding."""
+    out = tmp_path / "killed"
+    cfg = GrowthConfig(dataset="meld", split="dev", epochs=1, limit=40, raer=RAERConfig(epsilon=0.8))
+    res = run_raer(agent, cfg, out=out, progress=False, log=lambda m: None)
+    n_after = _kb_ids(res.kb_dir)[0]
+    added = res.rows[1]["added"]
+    assert added > 0
+    state = json.loads((out / "state.json").read_text())
+    with KnowledgeBase.open(res.kb_dir, read_only=True) as kb:
+        ids = [e.id for e in kb.get([s.id for s in datasets.load("meld", "dev")]) if e.source == "raer"]
+    state["rows"] = state["rows"][:1]
+    state["pending"] = {"epoch": 1, "ids": ids, "row": None}
+    (out / "state.json").write_text(json.dumps(state))
+    again = run_raer(agent, cfg, out=out, progress=False, log=lambda m: None)
+    assert _kb_ids(res.kb_dir)[0] == n_after and again.rows[1]["added"] == added
+    assert again.rows[1]["war"] == res.rows[1]["war"]
+
+
+def test_kb_from_another_encoder_is_refused(agent, tmp_path):
+    import dataclasses
+
+    other = tmp_path / "otherkb"
+    with KnowledgeBase.create(other, text_dim=384, encoders={"text": "minilm"}) as kb:
+        kb.add([KBEntry(id="x", text="x", label="happy", text_emb=np.ones(384, np.float32))])
+    foreign = dataclasses.replace(agent, kb_path=other)
+    with pytest.raises(InputError, match="text encoder 'minilm'"):
+        run_raer(foreign, GrowthConfig(dataset="meld", epochs=0, limit=5), out=tmp_path / "o", progress=False,
+                 log=lambda m: None)
