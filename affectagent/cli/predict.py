@@ -162,6 +162,14 @@ def _llm_predict(args: argparse.Namespace, sample, labels, log):
         log(f"loading {args.model or 'qwen-1.5b'} ({args.llm_runtime}; the first use of a packaged model converts it once)")
         backend = load_backend(args.llm_runtime, model=args.model or "qwen-1.5b")
     llm = LLMAffectAgent.from_agent(agent, backend=backend, config=config)
+    if args.raer:  # RAER around the LLM backbone, over the same KB and encoders
+        from ..raer.config import RAERConfig
+        from ..raer.llm import LLMRAER
+
+        raer = RAERConfig() if args.raer_epsilon is None else RAERConfig(epsilon=args.raer_epsilon)
+        [x] = llm.encode([sample], label_set=labels)
+        [outcome] = LLMRAER.from_agent(agent, backend=backend, config=raer).reason([x], [sample])
+        return outcome.prediction
     [pred] = llm.predict([sample], label_set=labels)
     return pred
 
@@ -204,9 +212,10 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--raer-epsilon needs --raer")
         [pred] = agent.predict([sample], label_set=labels, explain=args.explain or args.json, raer=raer)
     else:
-        if args.raer:
-            raise InputError("--raer runs on the neural agents here; for an LLM backbone use affectagent raer run "
-                             "--backend llm")
+        if args.raer and args.variant == "no_rag":
+            raise InputError("--raer retrieves from the knowledge base; it cannot run with --variant no_rag")
+        if args.raer_epsilon is not None and not args.raer:
+            raise InputError("--raer-epsilon needs --raer")
         pred = _llm_predict(args, sample, labels, log)
     if args.json:
         d = pred.to_dict(with_trace=True)

@@ -150,6 +150,7 @@ class LLMRAER:
                  cache: FeatureCache | None = None, default_labels: Sequence[str] = CANONICAL_EMOTIONS) -> None:
         if not isinstance(retriever, Retriever):
             raise InputError("RAER needs the agents' evidence knowledge base (a Retriever source)")
+        config = config.for_backbone("llm")
         if config.uncertainty not in LLM_UNCERTAINTY:
             raise InputError(f"an LLM backbone measures uncertainty by {' or '.join(LLM_UNCERTAINTY)}, "
                              f"not {config.uncertainty!r} (no label distribution)")

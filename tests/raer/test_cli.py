@@ -43,3 +43,15 @@ def test_predict_raer_prints_steps_and_gate(tiny_checkpoint, capsys):
     d = json.loads(capsys.readouterr().out)
     assert [s["kind"] for s in d["trace"]["raer"]["steps"]] == ["hypothesis", "evidence", "conclusion"]
     assert main(["predict", "--text", "fine", "--checkpoint", str(tiny_checkpoint), "--raer-epsilon", "0.5"]) == 2
+
+
+@pytest.mark.slow
+def test_predict_raer_with_the_real_smollm2_backbone(tiny_checkpoint, capsys):
+    assert main(["predict", "--text", "I can't believe you did that!", "--checkpoint", str(tiny_checkpoint),
+                 "--agents", "llm", "--model", "smollm2-135m", "--raer", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    r = d["trace"]["raer"]
+    assert r["steps"] and 0 <= r["uncertainty"] <= 1 and r["uncertainty_method"] == "logprob"
+    assert d["label"] in ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise")
+    assert main(["predict", "--text", "x", "--checkpoint", str(tiny_checkpoint), "--agents", "llm",
+                 "--model", "smollm2-135m", "--raer", "--variant", "no_rag"]) == 2
