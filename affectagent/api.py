@@ -24,11 +24,13 @@ from .paths import PACKAGE_DIR, cache_dir
 from .pipeline import AffectAgentPipeline, PipelineConfig
 from .raer.config import RAERConfig
 from .raer.neural import NeuralRAER
-from .schema import CANONICAL_EMOTIONS, Prediction, Sample, Turn
+from .schema import CANONICAL_EMOTIONS, Prediction, Sample, Turn, parse_label_list
 from .train.recipe import CorpusSpec, encode_corpus, kb_entries, load_corpus
 from .train.sft import run_inference
 
 DEFAULT_CHECKPOINT = PACKAGE_DIR / "assets" / "default" / "agents.pt"
+# KB modality -> the checkpoint encoder that embeds its queries (the KB's visual vectors are face features)
+KB_QUERY_ENCODER: dict[str, str] = {"text": "text", "audio": "audio", "visual": "face"}
 VIDEO_EXTS = frozenset({".mp4", ".mkv", ".webm", ".avi", ".mov", ".flv", ".m4v", ".mpg", ".mpeg", ".3gp"})
 
 
@@ -70,10 +72,40 @@ def build_checkpoint_kb(ckpt: AgentCheckpoint, out: Path, *, data_root: str | Pa
         import shutil
 
         shutil.rmtree(tmp)
-    kb = build_kb(tmp, entries, text_dim=spec.text_dim, audio_dim=spec.audio_dim, visual_dim=spec.face_dim)
+    kb = build_kb(tmp, entries, text_dim=spec.text_dim, audio_dim=spec.audio_dim, visual_dim=spec.face_dim,
+                  encoders={"text": ckpt.encoders["text"]})
     kb.close()
     tmp.rename(out)
     return KnowledgeBase.open(out, read_only=True)
+
+
+def foreign_encoders(kb_encoders: dict[str, str], checkpoint_encoders: dict[str, str]) -> list[tuple[str, str, str]]:
+    """(modality, KB encoder, checkpoint encoder) for every modality whose KB vectors were made by another encoder
+    than the one the checkpoint embeds its queries with. A modality the KB records no encoder for is accepted (KBs
+    made before encoders were recorded, e.g. the cached KB of the shipped checkpoint)."""
+    out = []
+    for modality, kb_name in sorted(kb_encoders.items()):
+        ours = checkpoint_encoders.get(KB_QUERY_ENCODER.get(modality, modality))
+        if kb_name and ours and kb_name != ours:
+            out.append((modality, kb_name, ours))
+    return out
+
+
+def check_kb_encoders(store: KnowledgeBase, ckpt: AgentCheckpoint, *, kb_path: Path, allow_foreign_kb: bool,
+                      log=print) -> None:
+    """Refuse (one line) a KB whose vectors another encoder made, unless ``allow_foreign_kb`` (then warn)."""
+    bad = foreign_encoders(dict(store.encoders), dict(ckpt.encoders))
+    if not bad:
+        return
+    what = "; ".join(f"{m} vectors by {k!r}, the checkpoint embeds with {c!r}" for m, k, c in bad)
+    if not allow_foreign_kb:
+        store.close()
+        hint = f" --text-encoder {bad[0][2]}" if bad[0][0] == "text" else ""
+        raise InputError(f"knowledge base {kb_path} was built with another encoder ({what}), so its similarities "
+                         f"would be meaningless; rebuild it (affectagent kb build ...{hint}) or pass "
+                         "--allow-foreign-kb / allow_foreign_kb=True to use it anyway")
+    log(f"warning: knowledge base {kb_path} was built with another encoder ({what}); using it as asked "
+        "(--allow-foreign-kb)")
 
 
 @dataclass
@@ -87,7 +119,10 @@ class AffectAgent:
     @classmethod
     def load(cls, checkpoint: str | Path | None = None, *, kb: str | Path | None = None,
              config: PipelineConfig | None = None, data_root: str | Path | None = None, no_kb: bool = False,
-             cache: FeatureCache | None = None, log=print) -> "AffectAgent":
+             cache: FeatureCache | None = None, allow_foreign_kb: bool = False, log=print) -> "AffectAgent":
+        """The agents of ``checkpoint`` (default: the shipped one) with the evidence KB ``kb`` (default: the
+        checkpoint's, built on first use). A KB whose vectors were made by another encoder than the checkpoint's
+        (as recorded in the KB) is refused unless ``allow_foreign_kb``."""
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         if not path.is_file():
             hint = (" (the default checkpoint is made by: affectagent train sft --preset default "
@@ -106,7 +141,9 @@ class AffectAgent:
                 log(f"building the evidence knowledge base for {path.name} in {kb_path} (first use only)")
                 store = build_checkpoint_kb(ckpt, kb_path, data_root=data_root, cache=cache, log=log)
             dims = dict(store.dims)
+            check_kb_encoders(store, ckpt, kb_path=kb_path, allow_foreign_kb=allow_foreign_kb, log=log)
             if dims.get("text") not in (None, ckpt.actor.spec.text_dim):
+                store.close()
                 raise InputError(f"knowledge base {kb_path} has {dims['text']}-d text vectors but the checkpoint "
                                  f"expects {ckpt.actor.spec.text_dim}-d (built with another text encoder?)")
             source = Retriever(store, norm=ckpt.norm)
@@ -133,10 +170,7 @@ class AffectAgent:
                 progress: bool = False, transcribe: bool = True, raer: bool | RAERConfig = False) -> list[Prediction]:
         """``raer``: True (default settings) or a ``RAERConfig`` — answer with RAER over the agents' KB (the KB is
         not changed: ``trace["raer"]["kb_would_grow"]`` says whether the sample passes the growth gate)."""
-        labels = tuple(label_set) if label_set else self.default_labels
-        bad = [x for x in labels if x not in CANONICAL_EMOTIONS]
-        if bad:
-            raise InputError(f"unknown labels {bad}; allowed: {', '.join(CANONICAL_EMOTIONS)}")
+        labels = parse_label_list(label_set, what="label_set") if label_set else self.default_labels
         enc = replace(self.encoding, extract=replace(self.encoding.extract, transcribe=transcribe))
         inputs = encode_inputs(samples, label_sets=[labels] * len(samples), config=enc, cache=self.cache,
                                progress=progress)

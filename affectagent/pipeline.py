@@ -15,8 +15,8 @@ import torch
 
 from .agents.actor import FusionOut, SharedActor
 from .agents.evidence_filter import FilterAction, explain_filter, filter_action
-from .agents.generator import (GenerateAction, describe_face, describe_voice, generate_action, open_vocabulary_set,
-                               rationale)
+from .agents.generator import (GenerateAction, describe_face, describe_voice, generate_action, nothing_perceived_note,
+                               open_vocabulary_set, rationale)
 from .agents.observation import (
     LABEL_INDEX,
     EvidenceBatch,
@@ -220,7 +220,8 @@ class AffectAgentPipeline:
                 sentiment=SENTIMENTS[int(sent_probs[i].argmax())],
                 ov_set=open_vocabulary_set(probs),
                 rationale=rationale(label=label, probs=probs, text=text, cues=cues, kept=kept, dropped=dropped,
-                                    routing=routing, filled=filled),
+                                    routing=routing, filled=filled,
+                                    notes=[n for n in (nothing_perceived_note(f, text),) if n]),
                 evidence=tuple(kept),
             )
             if with_trace:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Literal, Mapping, Protocol
+from typing import Any, Literal, Mapping, Protocol, Sequence
 
 import numpy as np
 
 from .errors import InputError
+from .textsafe import log as text_log
+from .textsafe import replaced_note, scrub, scrub_value
 
 MODALITIES: tuple[str, ...] = ("text", "audio", "visual")
 Modality = Literal["text", "audio", "visual"]
@@ -66,6 +68,30 @@ ROLES: tuple[Role, ...] = tuple(Role)
 
 class LabelError(InputError, ValueError):
     """A label that is not in the label space it is supposed to belong to."""
+
+
+def parse_label_list(value: str | Sequence[str], *, what: str = "labels") -> tuple[str, ...]:
+    """Candidate labels from ``"happy, sad"`` or ``["happy", "sad"]``: lower-cased, de-duplicated, all canonical and
+    at least two (one label is no choice: the answer would be it with probability 1). A value that names no label at
+    all (``""``, ``",,,"``) is an InputError too, never a silent fall-back to the default set."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    labels: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InputError(f"{what} must be strings; got {str(item)[:40]!r}")
+        name = item.strip().lower()
+        if name and name not in labels:
+            labels.append(name)
+    bad = [x for x in labels if x not in CANONICAL_EMOTIONS]
+    if bad:
+        shown = [b if len(b) <= 40 else b[:37] + "..." for b in bad[:5]]
+        raise LabelError(f"unknown labels {shown}{' ...' if len(bad) > 5 else ''}; allowed: "
+                         f"{', '.join(CANONICAL_EMOTIONS)}")
+    if not labels:
+        raise InputError(f"{what} names no label; give at least two of: {', '.join(CANONICAL_EMOTIONS)}")
+    if len(labels) == 1:
+        raise InputError(f"give at least two candidate labels (got only {labels[0]!r})")
+    return tuple(labels)
 
 
 @dataclass(frozen=True)
@@ -155,6 +181,7 @@ class Sample:
     def __post_init__(self) -> None:
         if not self.id:
             raise ValueError("Sample.id must be a non-empty string")
+        self._scrub_text()
         if self.label is not None and self.label not in CANONICAL_EMOTIONS:
             raise LabelError(f"Sample {self.id}: label {self.label!r} is not canonical")
         if self.sentiment is not None and self.sentiment not in SENTIMENTS:
@@ -163,6 +190,31 @@ class Sample:
             self.video = Path(self.video)
         if self.audio is not None:
             self.audio = Path(self.audio)
+
+    def _scrub_text(self) -> None:
+        """Text fields as valid UTF-8 (lone surrogates from undecodable bytes -> U+FFFD, ``textsafe``); the edges
+        that read user input already did this and said so, this is the safety net for library callers. Media paths
+        keep their bytes."""
+        total = 0
+        for name in ("id", "text", "speaker", "raw_label", "group"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                clean, n = scrub(value)
+                if n:
+                    setattr(self, name, clean)
+                    total += n
+        if self.context:
+            turns, n = scrub_value([(t.speaker, t.text) for t in self.context])
+            if n:
+                self.context = tuple(Turn(speaker=s, text=t) for s, t in turns)
+                total += n
+        if self.meta:
+            meta, n = scrub_value(self.meta)
+            if n:
+                self.meta = meta
+                total += n
+        if total:
+            text_log.warning(replaced_note(f"sample {self.id}", total))
 
 
 @dataclass(frozen=True)

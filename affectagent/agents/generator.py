@@ -13,7 +13,7 @@ from typing import Mapping, NamedTuple, Sequence
 import torch
 from torch import nn
 
-from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence
+from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence, Features
 from .distributions import NEG_INF, categorical_entropy
 from .layers import mlp
 from .observation import EvidenceBatch
@@ -109,14 +109,35 @@ def describe_voice(stats: Mapping[str, float] | None) -> str | None:
     return "voice: " + ", ".join(parts) if parts else None
 
 
+NOTHING_PERCEIVED = ("Nothing was perceived: no text, no speech and no face{where}, so this answer reflects the "
+                     "model's prior rather than the input; do not trust it.")
+
+
+def nothing_perceived_note(features: Features, text: str | None) -> str | None:
+    """The note for an input without words (no text, no transcript, no detected speech) and without a face, from the
+    modality mask and the encoders' facts (``Features.info``: speech ratio, face frames); None otherwise."""
+    if text and text.strip():
+        return None
+    if features.face_seq is not None and len(features.face_seq):
+        return None
+    speech = features.mask.audio and (features.info.get("speech_ratio") or 0) > 0
+    if speech:
+        return None
+    frames = features.info.get("n_frames")
+    where = f" in {frames} sampled frames" if features.mask.visual and frames else ""
+    return NOTHING_PERCEIVED.format(where=where)
+
+
 def rationale(
     *, label: str, probs: Mapping[str, float], text: str | None, cues: Sequence[str], kept: Sequence[Evidence],
-    dropped: int, routing: Sequence[float] | None = None, filled: Sequence[str] = (),
+    dropped: int, routing: Sequence[float] | None = None, filled: Sequence[str] = (), notes: Sequence[str] = (),
 ) -> str:
-    """One paragraph: decision, cues used, evidence cited by id with its label and similarity, fusion notes."""
+    """One paragraph: decision, notes about the input (e.g. ``nothing_perceived_note``), cues used, evidence cited
+    by id with its label and similarity, fusion notes."""
     ranked = sorted(probs.items(), key=lambda kv: -kv[1])
     alt = ", ".join(f"{k} {v:.2f}" for k, v in ranked[1:3])
     lines = [f"Predicted {label} (p={probs.get(label, 0.0):.2f}; next: {alt or 'none'})."]
+    lines.extend(notes)
     if text:
         snippet = text if len(text) <= 120 else text[:117] + "..."
         lines.append(f'Text: "{snippet}".')

@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-file", help="a labelled CSV/JSONL with the dataset's columns, scored instead of the split")
     p.add_argument("--checkpoint", help="agents checkpoint (default: the shipped one)")
     p.add_argument("--kb", help="evidence KB directory (default: the checkpoint's; never built from the scored split)")
+    p.add_argument("--allow-foreign-kb", action="store_true",
+                   help="use --kb even though its recorded encoder differs from the checkpoint's (refused by default)")
     p.add_argument("--variant", default="full", help="pipeline variant (full, no_rag, naive_rag, ...)")
     p.add_argument("--limit", type=int, help="score only the first N samples")
     p.add_argument("--out", default="runs/evaluate", help="folder for predictions.jsonl, confusion.png, metrics.json")
@@ -35,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(str(exc)) from None
     log = (lambda m: None) if args.json else print
-    agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log)
+    agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
+                             allow_foreign_kb=args.allow_foreign_kb)
     res = evaluate(agent, dataset=args.dataset, split=args.split, data_root=args.data_root, data_file=args.data_file,
                    limit=args.limit, progress=not args.json)
     out = Path(args.out) / f"{args.dataset}-{args.split}-{args.variant}"

@@ -101,9 +101,11 @@ def run(args: argparse.Namespace) -> int:
     from ..encoders import ExtractConfig, FeatureCache, MissingEncoderWarning, extract
     from ..media import MediaConfig, probe
     from ..schema import Sample
+    from ..textsafe import clean_input, edge_note, printable_path, scrub
 
     if not args.path and not args.text:
         raise InputError("give a media PATH and/or --text \"...\"")
+    args.text = clean_input(args.text, what="--text", note=edge_note)
     if args.text is not None and not args.text.strip():
         raise InputError("--text is empty")
     try:
@@ -113,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(str(exc)) from None
     cache = FeatureCache(args.cache_dir, enabled=args.cache)
-    sample_id = Path(args.path).name if args.path else "text"
+    sample_id = clean_input(Path(args.path).name, what="the file name", note=edge_note) if args.path else "text"
     video = audio = None
     if args.path:
         info = probe(args.path, max_bytes=media.max_bytes, max_seconds=media.max_seconds)
@@ -125,9 +127,9 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingEncoderWarning)  # shown as notes below
         feats = extract(sample, config=cfg, cache=cache)
-    summary = summarize(feats, path=args.path, text=args.text)
+    summary = summarize(feats, path=printable_path(args.path) if args.path else None, text=args.text)
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        print(scrub(json.dumps(summary, indent=2, ensure_ascii=False))[0])
     else:
         _print_readable(summary)
     return 0

@@ -73,6 +73,7 @@ def run_build(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..kb import KBConfig
     from ..kb.build import BuildConfig, build_kb
+    from ..textsafe import scrub
 
     if args.limit is not None and args.limit < 1:
         raise InputError("--limit must be >= 1")
@@ -84,7 +85,7 @@ def run_build(args: argparse.Namespace) -> int:
     cfg = BuildConfig(text_encoder=args.text_encoder, audio_encoder=args.audio_encoder, batch_size=args.batch_size,
                       kb=KBConfig(index=args.index))
     summary = build_kb(Path(args.out), sources, config=cfg, progress=not args.quiet)
-    print(summary.format())
+    print(scrub(summary.format())[0])  # a manifest's undecodable file name is shown as U+FFFD
     return 0
 
 
@@ -102,8 +103,14 @@ def run_search(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..kb import KnowledgeBase, RetrievalQuery, Retriever
 
+    from ..textsafe import clean_input, edge_note
+
     if args.top_k < 1:
         raise InputError("--top-k must be >= 1")
+    args.text = clean_input(args.text, what="the query text", note=edge_note)
+    if not args.text.strip():
+        raise InputError("the query text is empty: give the words to search for, e.g. kb search DIR \"I can't "
+                         "believe it\"")
     with KnowledgeBase.open(args.path, read_only=True) as kb:
         name = kb.encoders.get("text")
         if "text" not in kb.dims or not name:

@@ -31,6 +31,9 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--num-threads", type=int, help="hf: torch threads per request (default: torch's)")
     parser.add_argument("--dtype", help="hf: float32 | bfloat16 | float16 (default float32)")
     parser.add_argument("--max-tokens-limit", type=int, default=4096, help="largest max_tokens accepted")
+    parser.add_argument("--llm-timeout", type=float, metavar="SECONDS",
+                        help="openai: total deadline of each upstream call in seconds, retries included "
+                             "(default $AFFECTAGENT_LLM_TIMEOUT, else 120)")
 
 
 def settings_from_args(args: argparse.Namespace):
@@ -42,6 +45,12 @@ def settings_from_args(args: argparse.Namespace):
         options["num_threads"] = args.num_threads
     if args.dtype is not None:
         options["dtype"] = args.dtype
+    if getattr(args, "llm_timeout", None) is not None:
+        if args.backend != "openai":
+            raise InputError("--llm-timeout is for --backend openai")
+        from ..llm.openai_backend import parse_timeout
+
+        options["timeout"] = parse_timeout(args.llm_timeout, what="--llm-timeout")
     if not 0 < args.port < 65536:
         raise InputError(f"--port must be in 1..65535; got {args.port}")
     return ServerSettings(kind=args.backend, model=args.model, options=options, model_id=args.model_id,

@@ -18,9 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text", help="the utterance (with PATH: used instead of the ASR transcript)")
     p.add_argument("--context", help="dialogue context: a text file, one previous turn per line as 'Speaker: text'")
     p.add_argument("--speaker", help="speaker of the utterance")
-    p.add_argument("--labels", help="comma-separated candidate labels (canonical emotions); default: all")
+    p.add_argument("--labels", help="comma-separated candidate labels, at least two canonical emotions; default: the "
+                                    "checkpoint's training labels")
     p.add_argument("--checkpoint", help="agents checkpoint (default: the shipped one)")
     p.add_argument("--kb", help="evidence knowledge base directory (default: the checkpoint's)")
+    p.add_argument("--allow-foreign-kb", action="store_true",
+                   help="use --kb even though its recorded encoder differs from the checkpoint's (its similarities "
+                        "are then meaningless; refused by default)")
     p.add_argument("--data-root", help="data root used to build the default KB on first use")
     p.add_argument("--variant", default="full", help="pipeline variant: full, no_rag, naive_rag, no_planner, ...")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -41,18 +45,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--base-url", help="openai: endpoint base URL, e.g. http://127.0.0.1:8000/v1 "
                                       "(default $AFFECTAGENT_OPENAI_BASE_URL or $OPENAI_BASE_URL)")
     g.add_argument("--api-key", help="openai: API key (default $AFFECTAGENT_OPENAI_API_KEY or $OPENAI_API_KEY)")
+    g.add_argument("--llm-timeout", type=float, metavar="SECONDS",
+                   help="openai: total deadline of each LLM call in seconds - connect, first byte, whole answer and "
+                        "all retries (default $AFFECTAGENT_LLM_TIMEOUT, else 120)")
     g.add_argument("--max-tokens", type=int, default=48,
                    help="LLM: output budget of the generator in tokens (planner 32, filter ~4 per candidate)")
     g.add_argument("--top-k", type=int, default=3, help="LLM: evidence items per query group (naive_rag: 3x plain)")
     p.set_defaults(func=run)
 
 
-def read_context(path: str) -> list[tuple[str | None, str]]:
+def read_context(path: str, *, note=None) -> list[tuple[str | None, str]]:
+    from ..textsafe import printable_path, read_text_file
+
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"context file not found: {p}")
+        raise InputError(f"context file not found: {printable_path(p)}")
     turns = []
-    for line in p.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in read_text_file(p, what=f"--context {printable_path(p)}", note=note).splitlines():
         line = line.strip()
         if not line:
             continue
@@ -153,9 +162,10 @@ def _llm_predict(args: argparse.Namespace, sample, labels, log):
         raise InputError("--max-tokens and --top-k must be >= 1")
     config = LLMAgentConfig(variant=args.variant, generator_tokens=args.max_tokens, top_k=args.top_k)
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, data_root=args.data_root, log=log,
-                             no_kb=args.variant == "no_rag")
+                             no_kb=args.variant == "no_rag", allow_foreign_kb=args.allow_foreign_kb)
     if args.agents == "openai":
-        backend = load_backend("openai", model=args.model, base_url=args.base_url, api_key=args.api_key)
+        backend = load_backend("openai", model=args.model, base_url=args.base_url, api_key=args.api_key,
+                               timeout=args.llm_timeout)
     else:
         if args.base_url:
             raise InputError("--base-url is for --agents openai")
@@ -177,12 +187,21 @@ def _llm_predict(args: argparse.Namespace, sample, labels, log):
 def run(args: argparse.Namespace) -> int:
     from ..api import AffectAgent
     from ..pipeline import PipelineConfig
-    from ..schema import Sample, Turn
+    from ..schema import Sample, Turn, parse_label_list
+    from ..textsafe import clean_input, edge_note, scrub
 
     if not args.path and not args.text:
         raise InputError('give a media PATH and/or --text "..."')
+    args.text = clean_input(args.text, what="--text", note=edge_note)
+    args.speaker = clean_input(args.speaker, what="--speaker", note=edge_note)
     if args.text is not None and not args.text.strip():
         raise InputError("--text is empty")
+    if args.llm_timeout is not None:
+        if args.agents != "openai":
+            raise InputError("--llm-timeout is for --agents openai (local models have no network to wait for)")
+        from ..llm.openai_backend import parse_timeout
+
+        parse_timeout(args.llm_timeout, what="--llm-timeout")
     if args.agents == "neural":
         if args.model or args.base_url or args.api_key:
             raise InputError("--model / --base-url / --api-key need --agents llm or --agents openai")
@@ -190,19 +209,22 @@ def run(args: argparse.Namespace) -> int:
             config = PipelineConfig.variant(args.variant)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-    labels = [x.strip() for x in args.labels.split(",") if x.strip()] if args.labels else None
-    ctx = tuple(Turn(speaker=s, text=t) for s, t in read_context(args.context)) if args.context else ()
+    labels = parse_label_list(args.labels, what="--labels") if args.labels is not None else None
+    ctx = tuple(Turn(speaker=s, text=t) for s, t in read_context(args.context, note=edge_note)) if args.context \
+        else ()
     video = audio = None
     if args.path:
         from ..media import probe
 
         info = probe(args.path)
         video, audio = (args.path, None) if info.has_video else (None, args.path)
-    sample = Sample(id=Path(args.path).name if args.path else "text", text=args.text, context=ctx,
+    sample_id = clean_input(Path(args.path).name, what="the file name", note=edge_note) if args.path else "text"
+    sample = Sample(id=sample_id, text=args.text, context=ctx,
                     speaker=args.speaker, video=video, audio=audio)
     log = (lambda m: None) if args.json else (lambda m: print(m))
     if args.agents == "neural":
-        agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log)
+        agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
+                                 allow_foreign_kb=args.allow_foreign_kb)
         raer = False
         if args.raer:
             from ..raer.config import RAERConfig
@@ -219,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
         pred = _llm_predict(args, sample, labels, log)
     if args.json:
         d = pred.to_dict(with_trace=True)
-        print(json.dumps(d, indent=2, ensure_ascii=False))
+        print(scrub(json.dumps(d, indent=2, ensure_ascii=False))[0])  # nothing unprintable reaches stdout
     else:
         _print_human(pred, args.explain)
         if args.raer and pred.trace and "raer" in pred.trace:

@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="backbone: the neural agents, a local LLM (--model), or an OpenAI-compatible server")
     r.add_argument("--model", help="LLM: packaged alias (smollm2-135m, qwen-0.5b, qwen-1.5b), local folder or id")
     r.add_argument("--base-url", help="OpenAI-compatible endpoint (--backend openai)")
+    r.add_argument("--llm-timeout", type=float, metavar="SECONDS",
+                   help="--backend openai: total deadline of each LLM call in seconds, retries included "
+                        "(default $AFFECTAGENT_LLM_TIMEOUT, else 120)")
     r.add_argument("--checkpoint", help="neural agents checkpoint (default: the shipped one)")
     r.add_argument("--kb", help="knowledge base to grow a copy of (default: the checkpoint's)")
     r.add_argument("--data-root", help="data root")
@@ -49,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("the neural agents measure uncertainty by --uncertainty max_prob or entropy (or auto)")
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, data_root=args.data_root, log=log)
-    llm = {k: v for k, v in (("model", args.model), ("base_url", args.base_url)) if v}
+    if args.llm_timeout is not None and args.backend != "openai":
+        raise InputError("--llm-timeout is for --backend openai")
+    llm = {k: v for k, v in (("model", args.model), ("base_url", args.base_url), ("timeout", args.llm_timeout)) if v}
     res = run_raer(agent, growth, out=args.out, backbone=args.backend, llm=llm, data_root=args.data_root,
                    resume=not args.fresh, log=log)
     if args.json:

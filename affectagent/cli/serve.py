@@ -26,6 +26,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-pending", type=int, default=d.max_pending,
                    help=f"predictions that may wait for the model before HTTP 503 (default {d.max_pending})")
     p.add_argument("--upload-dir", help="parent folder of the per-request temp folders (default: system temp)")
+    p.add_argument("--header-timeout", type=float, default=d.header_timeout_seconds, metavar="SECONDS",
+                   help="time a client has to send a request's headers; past it 408 and the connection is closed "
+                        f"(default {d.header_timeout_seconds:g})")
+    p.add_argument("--body-timeout", type=float, default=d.body_timeout_seconds, metavar="SECONDS",
+                   help=f"longest pause while a body streams in before 408 (default {d.body_timeout_seconds:g})")
+    p.add_argument("--request-timeout", type=float, default=d.request_timeout_seconds, metavar="SECONDS",
+                   help="deadline for a prediction request to be read and reach the model (408 for the body, 503 "
+                        f"in the queue; default {d.request_timeout_seconds:g})")
+    p.add_argument("--allowed-host", action="append", default=[], metavar="HOST",
+                   help="answer only requests for this Host (repeatable; *.example.com for subdomains); browser "
+                        "requests must then come from an Origin on this list too (default: any host)")
+    p.add_argument("--allow-foreign-kb", action="store_true",
+                   help="serve --kb even though its recorded encoder differs from the checkpoint's")
     p.add_argument("--feature-cache", action="store_true",
                    help="keep request features (transcripts, embeddings) in the on-disk feature cache "
                         "(default: off, requests leave nothing on disk)")
@@ -44,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise InputError(f"--workers must be >= 1; got {args.workers}")
     settings = ServiceSettings(max_upload_mb=args.max_upload_mb, max_media_seconds=args.max_media_seconds,
-                               max_pending=args.max_pending, upload_dir=args.upload_dir)
+                               max_pending=args.max_pending, upload_dir=args.upload_dir,
+                               header_timeout_seconds=args.header_timeout, body_timeout_seconds=args.body_timeout,
+                               request_timeout_seconds=args.request_timeout, allowed_hosts=tuple(args.allowed_host))
     spec = AgentSpec(checkpoint=args.checkpoint, kb=args.kb, variant=args.variant, data_root=args.data_root,
-                     feature_cache=args.feature_cache)
+                     feature_cache=args.feature_cache, allow_foreign_kb=args.allow_foreign_kb)
     serve(spec, settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)
     return 0

@@ -23,7 +23,9 @@ from ..errors import InputError
 from ..schema import Sample
 from .config import KBConfig
 from .entry import KBEntry, KBInfo
+from .errors import KBExistsError
 from .knowledge_base import KnowledgeBase
+from .sqlite_store import DB_NAME, is_blank
 
 
 @dataclass(frozen=True)
@@ -166,31 +168,42 @@ class _Encoders:
         return int(np.asarray(emb).shape[-1])
 
 
+def _check_joinable(kb: KnowledgeBase, out: Path, want: dict[str, str | None]) -> KnowledgeBase:
+    """``kb`` if it holds every modality the samples need, made by the same encoders; else close it and refuse."""
+    for m, name in want.items():
+        if name is None:
+            continue
+        if m not in kb.dims:
+            kb.close()
+            raise InputError(f"{out} holds no {m} vectors; build these sources into a new KB")
+        if kb.encoders.get(m, name) != name:
+            kb.close()
+            raise InputError(f"{out} was built with {m} encoder {kb.encoders[m]!r}, not {name!r}")
+    return kb
+
+
 def _open_or_create(out: Path, *, samples: Sequence[Sample], enc: _Encoders, config: BuildConfig) -> KnowledgeBase:
+    """Open the KB at ``out``, or create it. A blank ``kb.sqlite`` (a creation killed by an older version) is
+    replaced; when another build publishes the KB while this one creates it, this one joins it (adds are
+    idempotent, so both finish with every entry)."""
     has_text = any(s.text for s in samples)
     audio_probe = next((s for s in samples if s.audio is not None), None)
     has_image = any(s.image is not None for s in samples)
     want = {"text": config.text_encoder if has_text else None,
             "audio": config.audio_encoder if audio_probe else None,
             "visual": config.face_encoder if has_image else None}
-    if (out / "kb.sqlite").exists():
-        kb = KnowledgeBase.open(out)
-        for m, name in want.items():
-            if name is None:
-                continue
-            if m not in kb.dims:
-                kb.close()
-                raise InputError(f"{out} holds no {m} vectors; build these sources into a new KB")
-            if kb.encoders.get(m, name) != name:
-                kb.close()
-                raise InputError(f"{out} was built with {m} encoder {kb.encoders[m]!r}, not {name!r}")
-        return kb
+    db = out / DB_NAME
+    if db.exists() and not is_blank(db):
+        return _check_joinable(KnowledgeBase.open(out), out, want)
     if not any(want.values()):
         raise InputError("the samples have no text, audio or image to embed")
     dims = {"text_dim": enc.text.info.dim if has_text else None,
             "audio_dim": enc.audio_dim(audio_probe) if audio_probe else None,
             "visual_dim": enc.face.info.dim if has_image else None}
-    return KnowledgeBase.create(out, **dims, config=config.kb, encoders={m: n for m, n in want.items() if n})
+    try:
+        return KnowledgeBase.create(out, **dims, config=config.kb, encoders={m: n for m, n in want.items() if n})
+    except KBExistsError:  # a concurrent build published it first: add to that one
+        return _check_joinable(KnowledgeBase.open(out), out, want)
 
 
 def build_kb(out: str | Path, sources: Sequence[BuildSource], *, config: BuildConfig | None = None,
@@ -201,13 +214,15 @@ def build_kb(out: str | Path, sources: Sequence[BuildSource], *, config: BuildCo
     config = config or BuildConfig()
     if not sources:
         raise InputError("nothing to build: give at least one dataset or manifest")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file, not a folder: give a folder for the knowledge base")
     t0 = time.perf_counter()
     loaded: list[tuple[SourceSummary, list[Sample]]] = []
     for src in sources:
         samples = load(src.dataset, src.split, data_root=src.data_root, data_file=src.data_file, limit=src.limit)
         loaded.append((SourceSummary(source=src.name, loaded=len(samples)), samples))
     enc = _Encoders(config)
-    out = Path(out)
     kb = _open_or_create(out, samples=[s for _, ss in loaded for s in ss], enc=enc, config=config)
     total = sum(len(ss) for _, ss in loaded)
     bar = None

@@ -14,6 +14,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..schema import CANONICAL_EMOTIONS, EMOTION_SENTIMENT, MODALITIES, SENTIMENT_SIGN, SENTIMENTS
+from ..textsafe import log as text_log
+from ..textsafe import replaced_note, scrub, scrub_value
 from .errors import KBInputError
 
 VECTOR_FIELDS: Mapping[str, str] = {"text": "text_emb", "audio": "audio_emb", "visual": "visual_emb"}
@@ -54,8 +56,28 @@ class KBEntry:
             raise KBInputError(f"KBEntry {self.id}: sentiment {self.sentiment!r} not in {SENTIMENTS}")
         self.ov_labels = tuple(str(w) for w in self.ov_labels)
         self.text = "" if self.text is None else str(self.text)
+        self._scrub_text()
         if all(getattr(self, f) is None for f in VECTOR_FIELDS.values()):
             raise KBInputError(f"KBEntry {self.id}: needs at least one embedding (text_emb, audio_emb or visual_emb)")
+
+    def _scrub_text(self) -> None:
+        """Stored text is valid UTF-8: lone surrogates (undecodable bytes of a file name, a JSON "\\ud800") become
+        U+FFFD here, so SQLite never sees them (``textsafe``; the edges already said what they replaced)."""
+        total = 0
+        for name in ("id", "text", "rationale", "source", "split"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                clean, n = scrub(value)
+                if n:
+                    setattr(self, name, clean)
+                    total += n
+        for name in ("ov_labels", "meta"):
+            clean, n = scrub_value(getattr(self, name))
+            if n:
+                setattr(self, name, clean)
+                total += n
+        if total:
+            text_log.warning(replaced_note(f"knowledge-base entry {self.id}", total))
 
     @property
     def valence(self) -> str | None:

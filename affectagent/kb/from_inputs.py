@@ -34,9 +34,12 @@ def entries_from_inputs(inputs: Sequence[EncodedInput], *, labels: Sequence[str 
 
 
 def build_kb(path, entries: Sequence[KBEntry], *, text_dim: int | None, audio_dim: int | None, visual_dim: int | None,
-             progress: bool = True, batch: int = 2000) -> KnowledgeBase:
-    """Create a KB at ``path`` and add ``entries`` in batches (indexes built once at the end)."""
-    kb = KnowledgeBase.create(path, text_dim=text_dim, audio_dim=audio_dim, visual_dim=visual_dim)
+             encoders: dict[str, str] | None = None, progress: bool = True, batch: int = 2000) -> KnowledgeBase:
+    """Create a KB at ``path`` and add ``entries`` in batches (indexes built once at the end).
+
+    encoders: modality -> encoder name, recorded in the KB (e.g. ``{"text": "minilm-emotion"}``) so that loading it
+    with a checkpoint that embeds queries differently is refused (``api.AffectAgent.load``)."""
+    kb = KnowledgeBase.create(path, text_dim=text_dim, audio_dim=audio_dim, visual_dim=visual_dim, encoders=encoders)
     with kb.deferred_indexing():
         for i in tqdm(range(0, len(entries), batch), desc="knowledge base", disable=not progress, unit_scale=batch):
             kb.add(entries[i:i + batch])

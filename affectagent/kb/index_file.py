@@ -60,7 +60,8 @@ def read_index_header(f: BinaryIO) -> dict[str, Any]:
         raise IndexFileError(f"bad header: {exc}") from None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (a temp file's writer may still be writing it)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -79,7 +80,7 @@ def remove_stale_temps(directory: Path) -> int:
                 pid = int(p.name.rsplit(".", 2)[-2])
             except (ValueError, IndexError):
                 continue
-            if pid != os.getpid() and not _pid_alive(pid):
+            if pid != os.getpid() and not pid_alive(pid):
                 p.unlink(missing_ok=True)
                 n += 1
     return n

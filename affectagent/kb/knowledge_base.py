@@ -34,7 +34,7 @@ from .errors import KBInputError, KBReadOnlyError, KBSchemaError
 from .filters import AllowedSet, EntryFilter
 from .index_base import INDEX_BACKENDS, VectorIndex
 from .index_file import IndexFileError, read_index_header, remove_stale_temps
-from .sqlite_store import SCHEMA_VERSION, ColumnChunk, EntryRow, MetadataStore
+from .sqlite_store import SCHEMA_VERSION, ColumnChunk, EntryRow, MetadataStore, remove_stale_creations
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +205,7 @@ class KnowledgeBase:
             kb = cls(path=path, store=store, read_only=read_only)
             if not read_only:
                 remove_stale_temps(path / "index")
+                remove_stale_creations(path)  # a creator killed after publishing kb.sqlite left its temp name
             kb._load(progress=progress)
         except BaseException:
             store.close()

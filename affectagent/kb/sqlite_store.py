@@ -7,13 +7,22 @@ Layout (schema version ``SCHEMA_VERSION``):
 ``seq`` is assigned by the writer in increasing order (never reused; there are no deletes), so "every row with
 seq ≤ s" is a well-defined prefix that derived indexes use as their watermark. WAL journal: readers never block the
 writer, a killed writer leaves the last committed state. Each thread gets its own read connection.
+
+Creation is atomic: the schema and metadata are committed into a hidden temp file in the KB folder
+(``.kb.sqlite.<pid>.<random>.creating``), which is then published as ``kb.sqlite`` with a hard link (which fails if
+the name exists, so of two processes creating one KB exactly one wins and the other can open the winner's). A process
+killed at any moment leaves either no ``kb.sqlite`` or a complete one; its temp file is removed by the next create.
+A ``kb.sqlite`` without any table (left by an older version killed while creating it) is "blank": ``create``
+replaces it, ``open`` refuses it with a message saying so.
 """
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +31,8 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ..schema import MODALITIES
-from .errors import KBError, KBExistsError, KBNotFoundError, KBReadOnlyError, KBSchemaError
+from .errors import KBError, KBExistsError, KBInputError, KBNotFoundError, KBReadOnlyError, KBSchemaError
+from .index_file import pid_alive
 
 SCHEMA_VERSION = 1
 DB_NAME = "kb.sqlite"
@@ -46,6 +56,71 @@ _DDL = (
     *(f"CREATE TABLE vec_{m} (seq INTEGER PRIMARY KEY REFERENCES entries(seq), vec BLOB NOT NULL)"
       for m in MODALITIES),
 )
+
+CREATING_SUFFIX = ".creating"
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def is_blank(db: Path) -> bool:
+    """True for an empty file or an SQLite database without a single table (a creation that never committed)."""
+    db = Path(db)
+    try:
+        if db.stat().st_size == 0:
+            return True
+    except FileNotFoundError:
+        return False
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error:
+        return False
+    try:
+        return conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+    except sqlite3.DatabaseError:  # not a database at all: not ours to call blank (or to delete)
+        return False
+    finally:
+        conn.close()
+
+
+def _remove_db(db: Path) -> None:
+    for suffix in ("", *SIDE_FILES):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+
+def remove_stale_creations(directory: Path) -> int:
+    """Delete temp databases left by creators that were killed (their pid is gone); returns how many."""
+    n = 0
+    for p in Path(directory).glob(f".{DB_NAME}.*{CREATING_SUFFIX}"):
+        try:
+            pid = int(p.name[len(DB_NAME) + 2:].split(".", 1)[0])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not pid_alive(pid):
+            _remove_db(p)
+            n += 1
+    return n
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, final: Path) -> None:
+    """Give the complete temp database its public name, failing with KBExistsError if the name is taken."""
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        raise KBExistsError(f"a knowledge base already exists at {final.parent} (open it, or choose another "
+                            "path)") from None
+    except OSError:  # a file system without hard links: rename (the name was free a moment ago)
+        if final.exists():
+            raise KBExistsError(f"a knowledge base already exists at {final.parent}") from None
+        os.rename(tmp, final)
+    _fsync_dir(final.parent)
+
 
 ENTRY_COLUMNS = ("seq", "id", "text", "label", "sentiment", "valence_sign", "ov_labels", "rationale", "source",
                  "split", "meta")
@@ -101,20 +176,40 @@ class MetadataStore:
     # ---------------------------------------------------------------- lifecycle
     @classmethod
     def create(cls, directory: Path, meta: dict[str, str], *, synchronous: str) -> "MetadataStore":
+        """Create ``<directory>/kb.sqlite`` atomically (see the module docstring); a blank one is replaced.
+
+        Raises KBExistsError when a knowledge base is there (or another process published one first) and
+        KBInputError when ``directory`` is a file."""
         directory = Path(directory)
-        if (directory / DB_NAME).exists():
-            raise KBExistsError(f"a knowledge base already exists at {directory} (open it, or choose another path)")
+        if directory.exists() and not directory.is_dir():
+            raise KBInputError(f"{directory} is a file, not a folder: give a folder for the knowledge base")
+        final = directory / DB_NAME
+        if final.exists():
+            if not is_blank(final):
+                raise KBExistsError(f"a knowledge base already exists at {directory} ({DB_NAME} is there; open it, "
+                                    "or choose another path)")
+            _remove_db(final)  # an earlier creation died before its schema was written: nothing to keep
         directory.mkdir(parents=True, exist_ok=True)
+        remove_stale_creations(directory)
+        tmp = directory / f".{DB_NAME}.{os.getpid()}.{uuid.uuid4().hex[:8]}{CREATING_SUFFIX}"
+        try:
+            conn = sqlite3.connect(str(tmp), isolation_level=None, timeout=60.0)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")  # stored in the file header, so kb.sqlite opens in WAL mode
+                conn.execute("PRAGMA synchronous=FULL")
+                conn.execute("BEGIN IMMEDIATE")
+                for stmt in _DDL:
+                    conn.execute(stmt)
+                rows = {**meta, "schema_version": str(SCHEMA_VERSION)}
+                conn.executemany("INSERT INTO kb_meta(key, value) VALUES (?, ?)", sorted(rows.items()))
+                conn.execute("COMMIT")
+            finally:
+                conn.close()  # the last connection: SQLite checkpoints the WAL into the file and removes it
+            _publish(tmp, final)
+        finally:
+            _remove_db(tmp)
         store = cls(directory, read_only=False, synchronous=synchronous)
-        conn = store._connect(write=True)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("BEGIN IMMEDIATE")
-        for stmt in _DDL:
-            conn.execute(stmt)
-        rows = {**meta, "schema_version": str(SCHEMA_VERSION)}
-        conn.executemany("INSERT INTO kb_meta(key, value) VALUES (?, ?)", sorted(rows.items()))
-        conn.execute("COMMIT")
-        store._writer = conn
+        store._writer = store._connect(write=True)
         return store
 
     @classmethod
@@ -128,6 +223,9 @@ class MetadataStore:
         return store
 
     def check_schema(self) -> None:
+        if is_blank(self.path):
+            raise KBSchemaError(f"{self.path} is empty: creating this knowledge base was interrupted before its schema "
+                                "was written; build into the same folder again to repair it")
         try:
             meta = self.meta()
         except sqlite3.DatabaseError as exc:
@@ -153,9 +251,7 @@ class MetadataStore:
     def _connect(self, *, write: bool) -> sqlite3.Connection:
         if write and self.read_only:
             raise KBReadOnlyError(f"{self.directory} was opened read-only")
-        uri = f"file:{self.path}?mode={'ro' if self.read_only else 'rw'}"
-        if write and not self.path.exists():
-            uri = f"file:{self.path}?mode=rwc"
+        uri = f"file:{self.path}?mode={'ro' if self.read_only else 'rw'}"  # never creates a file
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=60.0)
         conn.execute("PRAGMA busy_timeout=60000")
         if not self.read_only:

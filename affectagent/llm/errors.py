@@ -22,3 +22,7 @@ class LLMRequestError(LLMServerError):
 
 class LLMResponseError(LLMServerError):
     """The server's answer is not the JSON an OpenAI-compatible server returns."""
+
+
+class LLMTimeoutError(LLMUnreachableError):
+    """No complete answer arrived within the call's total deadline (``--llm-timeout`` / AFFECTAGENT_LLM_TIMEOUT)."""

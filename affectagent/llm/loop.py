@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 from tqdm.auto import tqdm
 
+from ..agents.generator import nothing_perceived_note
 from ..encoders import FeatureCache
 from ..encoders.inputs import EncodingConfig, encode_inputs
 from ..errors import InputError
@@ -171,6 +172,9 @@ class LLMAffectAgent:
         assert gen is not None
         kept = tuple(e for e, k in zip(step.evidence, step.keep) if k)
         rationale = gen.rationale or "(the model gave no rationale)"
+        nothing = nothing_perceived_note(x.features, x.text or x.features.transcript)
+        if nothing:
+            rationale = f"{nothing} {rationale}"
         if step.evidence:
             cite = ", ".join(f"[{e.id}] {e.label}" for e in kept[:5])
             rationale += f" Evidence kept {len(kept)} of {len(step.evidence)}" + (f": {cite}." if cite else ".")

@@ -7,9 +7,16 @@ AFFECTAGENT_OPENAI_API_KEY, then OPENAI_BASE_URL / OPENAI_API_KEY. Without a mod
 or the server's Retry-After) on 429, 5xx and connection errors; a semaphore caps requests in flight per backend and
 ``chat_many`` runs several chats concurrently within that cap. Token log-probs are requested and returned when the
 server supports them (a server that rejects the ``logprobs`` field is asked again without it, once per backend).
+
+Deadline: every call (``chat``, the model lookup) has one total deadline, ``timeout`` seconds (the ``timeout`` option,
+else AFFECTAGENT_LLM_TIMEOUT, else 120 s), that covers waiting for a request slot, connecting, waiting for the first
+byte, reading the whole answer, and every retry and backoff sleep. httpx's own timeouts are per socket operation, so a
+server that drips one byte at a time would never trip them; here every socket read, write and connect is clamped to
+what is left of the call's deadline (``_DeadlineNetwork``), and a call that runs out raises ``LLMTimeoutError``.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -21,11 +28,14 @@ from urllib.parse import urlparse
 
 from ..errors import InputError, MissingDependencyError
 from .backend import LLM_BACKENDS, ChatMessage, Completion, as_messages, validate_sampling
-from .errors import LLMAuthError, LLMRequestError, LLMResponseError, LLMServerError, LLMUnreachableError
+from .errors import (LLMAuthError, LLMRequestError, LLMResponseError, LLMServerError, LLMTimeoutError,
+                     LLMUnreachableError)
 
 ENV_BASE_URL = ("AFFECTAGENT_OPENAI_BASE_URL", "OPENAI_BASE_URL")
 ENV_MODEL = ("AFFECTAGENT_OPENAI_MODEL",)
 ENV_API_KEY = ("AFFECTAGENT_OPENAI_API_KEY", "OPENAI_API_KEY")
+ENV_TIMEOUT = "AFFECTAGENT_LLM_TIMEOUT"
+DEFAULT_TIMEOUT = 120.0
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -47,21 +57,41 @@ def normalise_base_url(url: str) -> str:
     return url
 
 
+def parse_timeout(value: str | float, *, what: str) -> float:
+    """A deadline in seconds (> 0, finite) from an option or environment value; anything else is an InputError."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what} must be a number of seconds > 0; got {value!r}") from None
+    if not 0 < seconds < float("inf"):
+        raise InputError(f"{what} must be a number of seconds > 0; got {value!r}")
+    return seconds
+
+
+def env_timeout() -> float | None:
+    """The LLM deadline from AFFECTAGENT_LLM_TIMEOUT (None when unset or empty)."""
+    raw = os.environ.get(ENV_TIMEOUT, "").strip()
+    return parse_timeout(raw, what=ENV_TIMEOUT) if raw else None
+
+
 @dataclass(frozen=True)
 class OpenAIConfig:
     """Client settings.
 
     base_url: endpoint root ending in /v1. model: model id sent with each request (None: first of GET /models).
-    api_key: bearer token (None: no Authorization header). timeout: seconds per request (connect capped at 10 s).
-    max_retries: retries after the first attempt on 429/5xx/connection errors. backoff: first retry delay in seconds,
-    doubled each retry up to max_backoff. max_concurrency: requests in flight at once per backend.
+    api_key: bearer token (None: no Authorization header). timeout: total deadline of one call in seconds: the wait
+    for a request slot, connecting (itself capped at 10 s per attempt), the first byte, the whole answer, and all
+    retries and backoff sleeps together (``build_openai_backend`` defaults it from AFFECTAGENT_LLM_TIMEOUT).
+    max_retries: retries after the first attempt on 429/5xx/connection errors, as long as the deadline leaves time.
+    backoff: first retry delay in seconds, doubled each retry up to max_backoff. max_concurrency: requests in flight
+    at once per backend.
     request_logprobs: ask the server for per-token log-probs.
     """
 
     base_url: str
     model: str | None = None
     api_key: str | None = None
-    timeout: float = 120.0
+    timeout: float = DEFAULT_TIMEOUT
     max_retries: int = 3
     backoff: float = 0.5
     max_backoff: float = 8.0
@@ -69,8 +99,7 @@ class OpenAIConfig:
     request_logprobs: bool = True
 
     def __post_init__(self) -> None:
-        if self.timeout <= 0:
-            raise InputError(f"timeout must be > 0 seconds; got {self.timeout}")
+        parse_timeout(self.timeout, what="timeout")
         if self.max_retries < 0:
             raise InputError(f"max_retries must be >= 0; got {self.max_retries}")
         if self.backoff < 0 or self.max_backoff < 0:
@@ -94,6 +123,85 @@ def _httpx():
     except ImportError:
         raise MissingDependencyError("the openai backend needs httpx: pip install httpx==0.28.1") from None
     return httpx
+
+
+class _Deadline(threading.local):
+    """The deadline (``time.monotonic()`` value) of the call this thread is making; None outside a call."""
+
+    at: float | None = None
+
+    def clamp(self, timeout: float | None, *, what: str, error: type[Exception]) -> float | None:
+        """``timeout`` shortened to what is left of the deadline; ``error`` once nothing is left."""
+        if self.at is None:
+            return timeout
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise error(f"the call's deadline passed while {what}")
+        return left if timeout is None else min(timeout, left)
+
+
+_DEADLINE = _Deadline()
+
+
+@functools.lru_cache(maxsize=1)
+def _deadline_network():
+    """httpcore network backend + stream wrappers that clamp every connect/read/write to ``_DEADLINE``."""
+    import httpcore
+
+    class Stream(httpcore.NetworkStream):
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+            return self._inner.read(max_bytes, _DEADLINE.clamp(timeout, what="reading the answer",
+                                                               error=httpcore.ReadTimeout))
+
+        def write(self, buffer: bytes, timeout: float | None = None) -> None:
+            self._inner.write(buffer, _DEADLINE.clamp(timeout, what="sending the request", error=httpcore.WriteTimeout))
+
+        def close(self) -> None:
+            self._inner.close()
+
+        def start_tls(self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None):
+            t = _DEADLINE.clamp(timeout, what="the TLS handshake", error=httpcore.ConnectTimeout)
+            return Stream(self._inner.start_tls(ssl_context, server_hostname=server_hostname, timeout=t))
+
+        def get_extra_info(self, info: str) -> Any:
+            return self._inner.get_extra_info(info)
+
+    class Network(httpcore.NetworkBackend):
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
+                        socket_options: Any = None):
+            t = _DEADLINE.clamp(timeout, what="connecting", error=httpcore.ConnectTimeout)
+            return Stream(self._inner.connect_tcp(host, port, timeout=t, local_address=local_address,
+                                                  socket_options=socket_options))
+
+        def connect_unix_socket(self, path: str, timeout: float | None = None, socket_options: Any = None):
+            t = _DEADLINE.clamp(timeout, what="connecting", error=httpcore.ConnectTimeout)
+            return Stream(self._inner.connect_unix_socket(path, timeout=t, socket_options=socket_options))
+
+        def sleep(self, seconds: float) -> None:
+            self._inner.sleep(seconds)
+
+    return Network
+
+
+def install_deadline(client: Any) -> int:
+    """Wrap the network backend of every connection pool of an ``httpx.Client`` (the default transport and any proxy
+    mounts) so socket operations honour ``_DEADLINE``; returns how many pools were wrapped. httpx has no total
+    timeout of its own; its pools keep the backend in ``_network_backend`` (httpcore 1.x)."""
+    network = _deadline_network()
+    done = 0
+    for transport in (client._transport, *client._mounts.values()):
+        pool = getattr(transport, "_pool", None)
+        inner = getattr(pool, "_network_backend", None)
+        if inner is not None and not isinstance(inner, network):
+            pool._network_backend = network(inner)
+            done += 1
+    return done
 
 
 def _server_message(resp: Any) -> str:
@@ -145,6 +253,9 @@ class OpenAIBackend:
             timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
             limits=httpx.Limits(max_connections=config.max_concurrency, max_keepalive_connections=config.max_concurrency),
         )
+        if not install_deadline(self._client):  # pragma: no cover - only if httpx/httpcore change their internals
+            raise MissingDependencyError("the openai backend cannot enforce its deadline with this httpx/httpcore; "
+                                         "pip install httpx==0.28.1 httpcore==1.0.9")
         self._slots = threading.Semaphore(config.max_concurrency)
         self._model = config.model
         self._logprobs_ok = config.request_logprobs
@@ -157,9 +268,12 @@ class OpenAIBackend:
     @property
     def model(self) -> str:
         """The model id sent with requests (asks GET /models once when none was configured)."""
+        return self._resolve_model(None)
+
+    def _resolve_model(self, deadline: float | None) -> str:
         with self._lock:
             if self._model is None:
-                body = self._request("GET", "/models")
+                body = self._request("GET", "/models", deadline=deadline)
                 try:
                     self._model = str(body["data"][0]["id"])
                 except (KeyError, IndexError, TypeError):
@@ -179,19 +293,31 @@ class OpenAIBackend:
         self.close()
 
     # ---- HTTP ---------------------------------------------------------------------------------------------------
-    def _request(self, method: str, path: str, payload: dict | None = None) -> Any:
-        """One call with retries; returns the decoded JSON body or raises an LLMServerError subclass."""
+    def _request(self, method: str, path: str, payload: dict | None = None, *, deadline: float | None = None) -> Any:
+        """One call with retries, all within ``deadline`` (``time.monotonic()`` value; default: ``timeout`` seconds
+        from now); returns the decoded JSON body or raises an LLMServerError subclass."""
         httpx = _httpx()
         url = f"{self.config.base_url}{path}"
-        last = ""
-        for attempt in range(self.config.max_retries + 1):
+        deadline = time.monotonic() + self.config.timeout if deadline is None else deadline
+        last, attempts, unreachable = "", 0, False
+        ran_into_deadline = budget_spent = False  # an attempt was cut off / no time was left for another retry
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self._slots.acquire(timeout=min(left, threading.TIMEOUT_MAX)):
+                ran_into_deadline = True
+                last = last or "no free request slot (max_concurrency) before the deadline"
+                break
+            attempts += 1
             retry_after = None
             try:
-                with self._slots:
-                    resp = self._client.request(method, path, json=payload)
-            except (httpx.TransportError,) as exc:  # connect/read timeouts, refused, reset, protocol errors
+                _DEADLINE.at = deadline
+                left = max(deadline - time.monotonic(), 1e-3)
+                resp = self._client.request(method, path, json=payload,
+                                            timeout=httpx.Timeout(left, connect=min(left, 10.0)))
+            except httpx.TransportError as exc:  # connect/read timeouts, refused, reset, protocol errors
                 last = f"{type(exc).__name__}: {exc}"
                 unreachable = True
+                ran_into_deadline = time.monotonic() >= deadline - 1e-2
             else:
                 unreachable = False
                 if resp.status_code < 400:
@@ -212,12 +338,25 @@ class OpenAIBackend:
                     raise LLMRequestError(f"{method} {url} failed with HTTP {resp.status_code}: {msg}{hint}")
                 last = f"HTTP {resp.status_code}: {msg}"
                 retry_after = resp.headers.get("retry-after")
-            if attempt < self.config.max_retries:
-                time.sleep(self.config.delay(attempt, retry_after))
-        tries = self.config.max_retries + 1
+            finally:
+                _DEADLINE.at = None
+                self._slots.release()
+            if ran_into_deadline or attempts > self.config.max_retries:
+                break
+            pause = self.config.delay(attempts - 1, retry_after)
+            if time.monotonic() + pause >= deadline:  # the retry budget is spent: no time left for another attempt
+                budget_spent = True
+                break
+            time.sleep(pause)
+        budget = f"the {self.config.timeout:g} s LLM deadline"
+        if ran_into_deadline:
+            raise LLMTimeoutError(f"{method} {url}: no complete answer within {budget} ({attempts} attempt(s); last: "
+                                  f"{last}); raise it with --llm-timeout or {ENV_TIMEOUT}")
+        within = f" within {budget}" if budget_spent else ""
         if unreachable:
-            raise LLMUnreachableError(f"cannot reach {url} after {tries} attempt(s) ({last}); is the server running?")
-        raise LLMServerError(f"{method} {url} kept failing after {tries} attempt(s) ({last})")
+            raise LLMUnreachableError(f"cannot reach {url} after {attempts} attempt(s){within} ({last}); is the server "
+                                      "running?")
+        raise LLMServerError(f"{method} {url} kept failing after {attempts} attempt(s){within} ({last})")
 
     # ---- chat ---------------------------------------------------------------------------------------------------
     def chat(
@@ -231,8 +370,9 @@ class OpenAIBackend:
     ) -> Completion:
         validate_sampling(max_tokens=max_tokens, temperature=temperature)
         t0 = time.perf_counter()
+        deadline = time.monotonic() + self.config.timeout  # one deadline for the whole call (retries included)
         payload: dict[str, Any] = {
-            "model": self.model,
+            "model": self._resolve_model(deadline),
             "messages": [m.to_dict() for m in as_messages(messages)],
             "max_tokens": max_tokens,
             "temperature": temperature,
@@ -244,13 +384,13 @@ class OpenAIBackend:
         if self._logprobs_ok:
             payload["logprobs"] = True
         try:
-            body = self._request("POST", "/chat/completions", payload)
+            body = self._request("POST", "/chat/completions", payload, deadline=deadline)
         except LLMRequestError as exc:
             if not (self._logprobs_ok and "logprob" in str(exc).lower()):
                 raise
             self._logprobs_ok = False  # this server does not do log-probs: stop asking
             payload.pop("logprobs")
-            body = self._request("POST", "/chat/completions", payload)
+            body = self._request("POST", "/chat/completions", payload, deadline=deadline)
         text, n_prompt, n_completion, logprobs, finish = parse_chat_response(body)
         return Completion(
             text=text,
@@ -278,7 +418,8 @@ class OpenAIBackend:
 def build_openai_backend(
     *, model: str | None = None, base_url: str | None = None, api_key: str | None = None, **options: Any
 ) -> OpenAIBackend:
-    """Factory used by ``load_backend("openai", ...)``: arguments, else environment (see the module docstring)."""
+    """Factory used by ``load_backend("openai", ...)``: arguments, else environment (see the module docstring);
+    the ``timeout`` option defaults to AFFECTAGENT_LLM_TIMEOUT, else 120 s."""
     url = base_url or _env(ENV_BASE_URL)
     if not url:
         raise InputError("the openai backend needs a base URL: pass --base-url or set AFFECTAGENT_OPENAI_BASE_URL")
@@ -286,6 +427,8 @@ def build_openai_backend(
     unknown = set(options) - fields
     if unknown:
         raise InputError(f"unknown option(s) for the openai backend: {', '.join(sorted(unknown))}")
+    if options.get("timeout") is None:
+        options["timeout"] = env_timeout() or DEFAULT_TIMEOUT
     config = OpenAIConfig(
         base_url=normalise_base_url(url),
         model=model or _env(ENV_MODEL),

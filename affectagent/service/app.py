@@ -9,25 +9,32 @@ Endpoints
 
 The agent is loaded once, when the app is created; one lock serialises the model calls (``runner.py``). Every
 error answers ``{"error": "<one line>"}`` with a 4xx status for bad input (``errors.py``); an unexpected
-exception is logged with its traceback and answered with a generic 500.
+exception is logged with its traceback and answered with a generic 500. A client that goes away before its request
+is read is logged at INFO (it is not a server error). With ``allowed_hosts`` set, a request for another Host gets 400
+and one whose Origin names another site 403 (``AllowedHosts``). /health names files, never the server's paths.
 """
 # No ``from __future__ import annotations``: FastAPI reads endpoint annotations at definition time.
 import dataclasses
+import json
 import logging
 import secrets
 import time
 from importlib import resources
+from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 import fastapi
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from ..schema import CANONICAL_EMOTIONS, SENTIMENTS
-from .errors import ServerBusyError, one_line, status_of
+from .errors import (HostNotAllowedError, OriginNotAllowedError, RequestTimeoutError, ServerBusyError, one_line,
+                     status_of)
 from .reading import read_predict_request
 from .runner import ModelRunner, RunResult
 from .schemas import ErrorResponse, HealthResponse, LabelsResponse, MediaOut, PredictResponse, TimingOut
@@ -48,10 +55,21 @@ def page_html() -> str:
     return resources.files(__package__).joinpath("static", "index.html").read_text(encoding="utf-8")
 
 
+# The client closed the connection (before or while sending its body): nobody is left to answer.
+DISCONNECTS: tuple[type[BaseException], ...] = (ClientDisconnect, ConnectionResetError, BrokenPipeError,
+                                                anyio.BrokenResourceError, anyio.ClosedResourceError)
+
+
 def error_response(exc: BaseException, *, where: str):
-    """``{"error": ...}`` with the status of ``exc``; unexpected exceptions are logged with an id and hidden."""
+    """``{"error": ...}`` with the status of ``exc``; unexpected exceptions are logged with an id and hidden; a
+    client that disconnected is logged at INFO and gets an empty 499-style answer nobody will read."""
+    if isinstance(exc, DISCONNECTS):
+        log.info("%s: the client disconnected before the request was read (%s)", where, type(exc).__name__)
+        return Response(status_code=400)
     status = status_of(exc)
     headers = {"Retry-After": "5"} if isinstance(exc, ServerBusyError) else None
+    if isinstance(exc, RequestTimeoutError):  # the rest of that body is not worth waiting for: end the connection
+        headers = {"Connection": "close"}
     if status is None:
         ref = secrets.token_hex(4)
         log.error("%s failed [error id %s]", where, ref, exc_info=exc)
@@ -60,6 +78,50 @@ def error_response(exc: BaseException, *, where: str):
     if status >= 500:
         log.warning("%s: %s", where, one_line(str(exc)))
     return JSONResponse({"error": one_line(str(exc))}, status_code=status, headers=headers)
+
+
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Whether host name ``host`` (no port) matches an entry of ``allowed`` ("name", "*.name", or "*")."""
+    host = host.strip().lower().rstrip(".")
+    for pattern in allowed:
+        if pattern == "*" or host == pattern or (pattern.startswith("*.") and host.endswith(pattern[1:])):
+            return True
+    return False
+
+
+def _host_name(value: str) -> str:
+    """The host of a Host header ("example.com:8000" -> "example.com", "[::1]:8000" -> "::1")."""
+    value = value.strip()
+    if value.startswith("["):
+        return value[1:value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+class AllowedHosts:
+    """ASGI middleware: answer only requests whose Host (and, when present, Origin) is in ``allowed``."""
+
+    def __init__(self, app: Any, *, allowed: tuple[str, ...]) -> None:
+        self.app, self.allowed = app, allowed
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not self.allowed:
+            return await self.app(scope, receive, send)
+        headers = {k.lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = _host_name(headers.get(b"host", ""))
+        error: Exception | None = None
+        if not host_allowed(host, self.allowed):
+            error = HostNotAllowedError(f"host {host[:60]!r} is not served here (--allowed-host)")
+        elif b"origin" in headers:
+            origin = headers[b"origin"]
+            name = urlsplit(origin).hostname if origin != "null" else None
+            if not name or not host_allowed(name, self.allowed):
+                error = OriginNotAllowedError(f"requests from origin {origin[:80]!r} are not allowed (--allowed-host)")
+        if error is None:
+            return await self.app(scope, receive, send)
+        body = json.dumps({"error": str(error)}).encode()
+        await send({"type": "http.response.start", "status": status_of(error) or 400,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: AgentSpec | None = None,
@@ -90,6 +152,8 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
                           description="Multimodal emotion understanding: upload a clip or send a text.")
     app.state.runner = runner
     app.state.settings = settings
+    if settings.allowed_hosts:
+        app.add_middleware(AllowedHosts, allowed=settings.allowed_hosts)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc):  # 404, 405 ... as {"error": ...}
@@ -113,11 +177,13 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
         return HTMLResponse(page, headers={"Content-Security-Policy": PAGE_SECURITY_POLICY,
                                            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
+    kb_name = Path(described["kb"]).name if described.get("kb") else None
+
     @app.get("/health", response_model=HealthResponse)
-    async def health():
+    async def health():  # file and folder names only: the server's paths are nobody else's business
         return {"status": "ok", "version": __version__,
-                "checkpoint": str(spec.checkpoint_path) if spec else None,
-                "recipe": described.get("checkpoint"), "kb": described.get("kb"),
+                "checkpoint": spec.checkpoint_path.name if spec else None,
+                "recipe": described.get("checkpoint"), "kb": kb_name,
                 "encoders": dict(described.get("encoders") or {}), "variant": spec.variant if spec else None,
                 "max_upload_mb": settings.max_upload_mb, "pending": runner.pending, "served": runner.served}
 
@@ -129,10 +195,11 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
               openapi_extra={"requestBody": _predict_body_doc()})
     async def predict(request: fastapi.Request):
         started = time.perf_counter()
+        deadline = time.monotonic() + settings.request_timeout_seconds  # body + queue, see ServiceSettings
         folder = RequestFolder(parent=settings.upload_dir)
         try:
-            parsed = await read_predict_request(request, folder=folder, settings=settings)
-            result = await runner.predict(parsed)
+            parsed = await read_predict_request(request, folder=folder, settings=settings, deadline=deadline)
+            result = await runner.predict(parsed, deadline=deadline)
             body = _response_body(result, explain=parsed.explain, raer=parsed.raer,
                                   seconds=time.perf_counter() - started)
             return JSONResponse(body)

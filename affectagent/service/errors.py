@@ -22,7 +22,20 @@ class RequestSchemaError(InputError):
 
 
 class ServerBusyError(AffectAgentError):
-    """Too many predictions are already waiting for the model."""
+    """Too many predictions are already waiting for the model (or one waited past the request deadline)."""
+
+
+class RequestTimeoutError(InputError):
+    """The client did not send its request body in time (a stall longer than the body timeout, or past the request
+    deadline)."""
+
+
+class HostNotAllowedError(InputError):
+    """The Host header names a host that is not in ``--allowed-host``."""
+
+
+class OriginNotAllowedError(InputError):
+    """A browser's Origin header names a site that is not in ``--allowed-host``."""
 
 
 # First match wins, so subclasses come before their bases.
@@ -31,6 +44,8 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (UnsupportedContentTypeError, 415),
     (MediaError, 422),                    # a file arrived but is not decodable media (corrupt, empty, image, text)
     (RequestSchemaError, 422),            # JSON fields of the wrong type, unknown fields
+    (RequestTimeoutError, 408),           # the body stalled or missed the request deadline
+    (OriginNotAllowedError, 403),         # --allowed-host: a page of another site calling the API
     (InputError, 400),                    # empty request or text, unknown labels, bad field values
     (ServerBusyError, 503),
     (MissingDependencyError, 503),        # the server lacks an optional package for this input

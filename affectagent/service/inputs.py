@@ -10,11 +10,34 @@ from pathlib import Path
 from typing import Sequence
 
 from ..errors import InputError
-from ..schema import CANONICAL_EMOTIONS, LabelError, Sample, Turn
+from ..schema import Sample, Turn, parse_label_list
 from .settings import ServiceSettings
 
 TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
 FALSE_WORDS = frozenset({"0", "false", "off", "no", ""})
+MAX_LABELS_CHARS = 1000  # "labels" as given: every canonical emotion, comma-separated, fits in a fraction of it
+MAX_LABELS = 64
+
+
+def short(value: object, limit: int = 40) -> str:
+    """A user's value quoted in an error message, cut to ``limit`` characters (a message stays one short line)."""
+    text = str(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_labels_size(value: str | Sequence[str] | None) -> None:
+    """Bound the ``labels`` field before it is parsed: at most ``MAX_LABELS_CHARS`` characters / ``MAX_LABELS``
+    items."""
+    if value is None:
+        return
+    if isinstance(value, str):
+        if len(value) > MAX_LABELS_CHARS:
+            raise InputError(f"labels is {len(value)} characters; the limit is {MAX_LABELS_CHARS}")
+        return
+    items = list(value)
+    if len(items) > MAX_LABELS or sum(len(str(x)) for x in items) > MAX_LABELS_CHARS:
+        raise InputError(f"labels has {len(items)} items; the limit is {MAX_LABELS} items and {MAX_LABELS_CHARS} "
+                         "characters")
 
 
 @dataclass(frozen=True)
@@ -54,23 +77,14 @@ def parse_context_lines(text: str) -> tuple[Turn, ...]:
 
 
 def parse_labels(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
-    """Candidate labels from ``"happy, sad"`` or ``["happy", "sad"]``; ``None`` (the model's default set) if empty."""
+    """Candidate labels from ``"happy, sad"`` or ``["happy", "sad"]`` (``schema.parse_label_list``); ``None`` (the
+    model's default set) when absent or empty (browsers send every form field, blank ones too)."""
     if value is None:
         return None
     items = value.split(",") if isinstance(value, str) else list(value)
-    labels: list[str] = []
-    for item in items:
-        if not isinstance(item, str):
-            raise InputError(f"labels must be strings; got {item!r}")
-        name = item.strip().lower()
-        if name and name not in labels:
-            labels.append(name)
-    bad = [x for x in labels if x not in CANONICAL_EMOTIONS]
-    if bad:
-        raise LabelError(f"unknown labels {bad}; allowed: {', '.join(CANONICAL_EMOTIONS)}")
-    if len(labels) == 1:
-        raise InputError(f"give at least two candidate labels (got only {labels[0]!r})")
-    return tuple(labels) or None
+    if all(isinstance(x, str) and not x.strip() for x in items):
+        return None
+    return parse_label_list(value)
 
 
 def parse_flag(value: str | bool | None, *, name: str) -> bool:
@@ -82,7 +96,7 @@ def parse_flag(value: str | bool | None, *, name: str) -> bool:
         return True
     if word in FALSE_WORDS:
         return False
-    raise InputError(f"{name} must be true or false; got {value!r}")
+    raise InputError(f"{name} must be true or false; got {short(value)!r}")
 
 
 def safe_filename(name: str | None) -> str | None:
@@ -126,6 +140,11 @@ def check_input(*, text: str | None, context: Sequence[Turn], speaker: str | Non
             raise InputError(f"context turn {i + 1} has no text")
         if len(turn.text) > settings.max_text_chars:
             raise InputError(f"context turn {i + 1} is longer than {settings.max_text_chars} characters")
+        if turn.speaker is not None and len(turn.speaker) > settings.max_speaker_chars:
+            raise InputError(f"the speaker of context turn {i + 1} is {len(turn.speaker)} characters; the limit is "
+                             f"{settings.max_speaker_chars}")
     speaker = speaker.strip() if speaker and speaker.strip() else None
+    if speaker is not None and len(speaker) > settings.max_speaker_chars:
+        raise InputError(f"speaker is {len(speaker)} characters; the limit is {settings.max_speaker_chars}")
     return PredictInput(text=text.strip() if text else None, context=tuple(context), speaker=speaker, labels=labels,
                         explain=explain, raer=raer, media=media, filename=filename)

@@ -20,7 +20,8 @@ from starlette.requests import Request
 from ..errors import InputError
 from ..schema import Turn
 from .errors import PayloadTooLargeError, RequestSchemaError, UnsupportedContentTypeError
-from .inputs import PredictInput, check_input, parse_context_lines, parse_flag, parse_labels, safe_filename
+from .inputs import (PredictInput, check_input, check_labels_size, parse_context_lines, parse_flag, parse_labels,
+                     safe_filename, short)
 from .schemas import PredictJSON
 from .settings import ServiceSettings
 from .uploads import RequestFolder, limit_receive, save_upload
@@ -34,23 +35,29 @@ def content_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-def _limited(request: Request, *, max_bytes: int, what: str, limit_text: str) -> Request:
-    """The request with a byte budget: refused at once when the client announces a bigger body, and counted while
-    it streams in (chunked uploads have no Content-Length)."""
+def _limited(request: Request, *, max_bytes: int, what: str, limit_text: str, settings: ServiceSettings,
+             deadline: float | None) -> Request:
+    """The request with a byte budget and read timeouts: refused at once when the client announces a bigger body,
+    counted while it streams in (chunked uploads have no Content-Length), and cut off when it stalls for
+    ``body_timeout_seconds`` or is not complete by ``deadline``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLargeError(f"{what} is {int(declared) / (1 << 20):.1f} MiB, over the {limit_text} limit")
-    return Request(request.scope, receive=limit_receive(request.receive, max_bytes=max_bytes, what=what,
-                                                        limit_text=limit_text))
+    return Request(request.scope, receive=limit_receive(
+        request.receive, max_bytes=max_bytes, what=what, limit_text=limit_text,
+        idle_timeout=settings.body_timeout_seconds, deadline=deadline,
+        deadline_text=f"the {settings.request_timeout_seconds:g} s request deadline"))
 
 
-async def read_predict_request(request: Request, *, folder: RequestFolder, settings: ServiceSettings) -> PredictInput:
-    """Parse and check the request; an uploaded file is copied into ``folder`` (the caller removes it)."""
+async def read_predict_request(request: Request, *, folder: RequestFolder, settings: ServiceSettings,
+                               deadline: float | None = None) -> PredictInput:
+    """Parse and check the request; an uploaded file is copied into ``folder`` (the caller removes it).
+    ``deadline``: ``time.monotonic()`` value by which the body must be in (see ``ServiceSettings``)."""
     kind = content_type(request)
     if kind == "application/json":
-        return await _read_json(request, settings)
+        return await _read_json(request, settings, deadline)
     if kind in FORM_TYPES:
-        return await _read_form(request, folder=folder, settings=settings)
+        return await _read_form(request, folder=folder, settings=settings, deadline=deadline)
     if not kind and request.headers.get("content-length", "0") == "0" and "transfer-encoding" not in request.headers:
         raise InputError(EMPTY_REQUEST)
     raise UnsupportedContentTypeError(
@@ -58,9 +65,9 @@ async def read_predict_request(request: Request, *, folder: RequestFolder, setti
         "application/json")
 
 
-async def _read_json(request: Request, settings: ServiceSettings) -> PredictInput:
+async def _read_json(request: Request, settings: ServiceSettings, deadline: float | None) -> PredictInput:
     body = await _limited(request, max_bytes=settings.max_json_bytes, what="the JSON body",
-                          limit_text=f"{settings.max_json_kb} KiB").body()
+                          limit_text=f"{settings.max_json_kb} KiB", settings=settings, deadline=deadline).body()
     if not body.strip():
         raise InputError(EMPTY_REQUEST)
     try:
@@ -71,6 +78,7 @@ async def _read_json(request: Request, settings: ServiceSettings) -> PredictInpu
         context = parse_context_lines(data.context)
     else:
         context = tuple(Turn(speaker=t.speaker, text=t.text) for t in data.context or ())
+    check_labels_size(data.labels)
     return check_input(text=data.text, context=context, speaker=data.speaker, labels=parse_labels(data.labels),
                        explain=data.explain, raer=data.raer, media=None, filename=None, settings=settings)
 
@@ -83,15 +91,16 @@ def _schema_error(exc: ValidationError) -> InputError:
     if first.get("type") == "model_type":
         return RequestSchemaError("the JSON body must be an object with the fields text, context, speaker, labels, "
                                   "explain, raer")
-    where = ".".join(str(p) for p in first.get("loc", ())) or "body"
+    where = short(".".join(str(p) for p in first.get("loc", ())) or "body")
     if first.get("type") == "extra_forbidden":
         return RequestSchemaError(f"unknown field {where!r}; allowed: text, context, speaker, labels, explain, raer")
     return RequestSchemaError(f"field {where!r}: {first.get('msg', 'invalid value')}")
 
 
-async def _read_form(request: Request, *, folder: RequestFolder, settings: ServiceSettings) -> PredictInput:
+async def _read_form(request: Request, *, folder: RequestFolder, settings: ServiceSettings,
+                     deadline: float | None) -> PredictInput:
     limited = _limited(request, max_bytes=settings.max_form_bytes, what="the upload",
-                       limit_text=f"{settings.max_upload_mb:g} MiB")
+                       limit_text=f"{settings.max_upload_mb:g} MiB", settings=settings, deadline=deadline)
     try:
         form = await limited.form(max_files=1, max_fields=len(FORM_FIELDS),
                                   max_part_size=settings.max_form_bytes - settings.max_upload_bytes)
@@ -100,7 +109,8 @@ async def _read_form(request: Request, *, folder: RequestFolder, settings: Servi
     try:
         unknown = sorted(set(form.keys()) - FORM_FIELDS)
         if unknown:
-            raise RequestSchemaError(f"unknown form field(s) {unknown}; allowed: {', '.join(sorted(FORM_FIELDS))}")
+            raise RequestSchemaError(f"unknown form field(s) {[short(u) for u in unknown[:5]]}; allowed: "
+                                     f"{', '.join(sorted(FORM_FIELDS))}")
         fields: dict[str, str | None] = {}
         for name in FORM_FIELDS - {"file"}:
             values = form.getlist(name)
@@ -121,6 +131,7 @@ async def _read_form(request: Request, *, folder: RequestFolder, settings: Servi
             media, _ = await anyio.to_thread.run_sync(functools.partial(
                 save_upload, upload.file, filename=upload.filename, folder=folder,
                 max_bytes=settings.max_upload_bytes))
+        check_labels_size(fields["labels"])
         return check_input(text=fields["text"], context=parse_context_lines(fields["context"] or ""),
                            speaker=fields["speaker"], labels=parse_labels(fields["labels"]),
                            explain=parse_flag(fields["explain"], name="explain"), media=media, filename=filename,

@@ -7,6 +7,7 @@ requests a new one is refused with ``ServerBusyError`` instead of piling up.
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -57,8 +58,9 @@ class ModelRunner:
     def pending(self) -> int:
         return self._pending
 
-    async def predict(self, request: PredictInput) -> RunResult:
-        """Run ``request`` in a worker thread under the model lock (raises ``ServerBusyError`` when the queue is full).
+    async def predict(self, request: PredictInput, *, deadline: float | None = None) -> RunResult:
+        """Run ``request`` in a worker thread under the model lock (raises ``ServerBusyError`` when the queue is full,
+        or when the lock is not free by ``deadline``, a ``time.monotonic()`` value).
 
         A cancelled request still waits for its thread to finish, so the caller may delete the upload afterwards.
         """
@@ -66,16 +68,21 @@ class ModelRunner:
             raise ServerBusyError(f"server busy: {self._pending} predictions are waiting; retry shortly")
         self._pending += 1
         try:
-            result = await anyio.to_thread.run_sync(self.predict_blocking, request)
+            result = await anyio.to_thread.run_sync(functools.partial(self.predict_blocking, request,
+                                                                      deadline=deadline))
         finally:
             self._pending -= 1
         self.served += 1
         return result
 
-    def predict_blocking(self, request: PredictInput) -> RunResult:
-        """The same, in the calling thread (waits for the lock)."""
+    def predict_blocking(self, request: PredictInput, *, deadline: float | None = None) -> RunResult:
+        """The same, in the calling thread (waits for the lock, until ``deadline`` when given)."""
         asked = time.perf_counter()
-        with self._lock:
+        wait = -1 if deadline is None else max(deadline - time.monotonic(), 0.0)
+        if not self._lock.acquire(timeout=wait):
+            raise ServerBusyError(f"server busy: waited {time.perf_counter() - asked:.0f} s for the model, up to the "
+                                  "request deadline; retry shortly")
+        try:
             started = time.perf_counter()
             with _without_temp_path(request):
                 media = self._probe(request)
@@ -83,6 +90,8 @@ class ModelRunner:
                 kw = {"raer": True} if request.raer else {}
                 [pred] = self.agent.predict([sample], label_set=request.labels, explain=request.explain, **kw)
             done = time.perf_counter()
+        finally:
+            self._lock.release()
         return RunResult(prediction=pred, media=media, queued_seconds=started - asked, model_seconds=done - started)
 
     def _probe(self, request: PredictInput) -> MediaFacts | None:

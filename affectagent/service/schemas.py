@@ -81,9 +81,9 @@ class PredictResponse(PredictionOut):
 class HealthResponse(BaseModel):
     status: Literal["ok"]
     version: str
-    checkpoint: str | None = Field(..., description="checkpoint file (when the server loaded it from a path)")
+    checkpoint: str | None = Field(..., description="checkpoint file name (when the server loaded it from a path)")
     recipe: str | None = Field(..., description="how the checkpoint was trained")
-    kb: str | None = Field(..., description="evidence knowledge base folder")
+    kb: str | None = Field(..., description="evidence knowledge base folder name")
     encoders: dict[str, str]
     variant: str | None = Field(..., description="pipeline variant (ablation) being served")
     max_upload_mb: float

@@ -14,6 +14,7 @@ import os
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError, MissingDependencyError
 from . import INSTALL_HINT, load_app_module
@@ -55,6 +56,7 @@ def check_port_free(host: str, port: int) -> None:
 def _settings_to_json(settings: ServiceSettings) -> str:
     d = dataclasses.asdict(settings)
     d["upload_dir"] = str(settings.upload_dir) if settings.upload_dir else None
+    d["allowed_hosts"] = list(settings.allowed_hosts)
     return json.dumps(d)
 
 
@@ -66,11 +68,26 @@ def _settings_from_json(text: str) -> ServiceSettings:
 
 def app_from_env():
     """uvicorn factory for worker processes: the spec and settings come from the environment."""
+    from .protocol import HeaderTimeoutProtocol
+
     _configure_logging()
-    app = load_app_module().create_app(AgentSpec.from_json(os.environ[ENV_SPEC]),
-                     settings=_settings_from_json(os.environ[ENV_SETTINGS]))
+    settings = _settings_from_json(os.environ[ENV_SETTINGS])
+    HeaderTimeoutProtocol.header_timeout = settings.header_timeout_seconds  # this worker's connections
+    app = load_app_module().create_app(AgentSpec.from_json(os.environ[ENV_SPEC]), settings=settings)
     warm_up(app)
     return app
+
+
+def uvicorn_options(settings: ServiceSettings, *, host: str, port: int, log_level: str,
+                    workers: int = 1) -> dict[str, Any]:
+    """Keyword arguments of ``uvicorn.run`` / ``uvicorn.Config`` for the service: the h11 protocol with the request
+    head deadline (``protocol.py``), a keep-alive timeout no longer than it, and uvicorn's own logging."""
+    from .protocol import protocol_class
+
+    http: Any = protocol_class(settings.header_timeout_seconds) if workers == 1 else \
+        "affectagent.service.protocol:HeaderTimeoutProtocol"  # by name: worker processes import it
+    return {"host": host, "port": port, "log_level": log_level, "http": http,
+            "timeout_keep_alive": max(1, min(5, int(settings.header_timeout_seconds)))}
 
 
 def _configure_logging() -> None:
@@ -101,12 +118,12 @@ def serve(spec: AgentSpec, settings: ServiceSettings, *, host: str = "127.0.0.1"
     print(f"affectagent: serving at {url}  (web page; API: {url}v1/predict, {url}health; Ctrl-C stops)",
           flush=True)
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level=log_level)
+        uvicorn.run(app, **uvicorn_options(settings, host=host, port=port, log_level=log_level))
         return
     del app
     gc.collect()
     os.environ[ENV_SPEC] = spec.to_json()
     os.environ[ENV_SETTINGS] = _settings_to_json(settings)
     say(f"starting {workers} worker processes (each loads its own copy of the agent)")
-    uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level)
+    uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=workers,
+                **uvicorn_options(settings, host=host, port=port, log_level=log_level, workers=workers))

@@ -16,25 +16,45 @@ class ServiceSettings:
     max_upload_mb:     largest uploaded media file in MiB (bigger: HTTP 413, refused while streaming, before decoding).
     max_media_seconds: longest accepted media duration in seconds (longer: HTTP 413).
     max_text_chars:    longest accepted utterance text (and each context turn), in characters.
+    max_speaker_chars: longest accepted speaker name (of the utterance and of each context turn), in characters.
     max_context_turns: most dialogue-context turns accepted in one request.
     max_json_kb:       largest JSON body in KiB.
     max_pending:       predictions allowed to wait for the model at once; one more gets HTTP 503 (server busy).
     upload_dir:        parent folder of the per-request temporary folders (default: the system temp folder).
                        Each request's folder is deleted when the request ends, whatever happened.
+    header_timeout_seconds:  time a client has to send a request's line and headers, from opening the connection
+                       (or from the previous answer on a kept-alive one); past it the server answers 408 and closes.
+    body_timeout_seconds:    longest pause while a request body streams in; a client that stalls longer gets 408.
+    request_timeout_seconds: deadline of one prediction request from its arrival to the model starting on it: the
+                       whole body plus the wait behind other requests (408 while the body is still arriving, 503 with
+                       Retry-After while waiting for the model). A prediction that has started runs to its end (its
+                       length is bounded by max_media_seconds and max_text_chars).
+    allowed_hosts:     host names the service answers to (the Host header, without the port; "*.example.com" for
+                       subdomains); an Origin header, when a browser sends one, must name one of them too. Empty:
+                       any host and origin (the default, for 127.0.0.1 behind a proxy). Otherwise 400 / 403.
     """
 
     max_upload_mb: float = 200.0
     max_media_seconds: float = 600.0
     max_text_chars: int = 10_000
+    max_speaker_chars: int = 100
     max_context_turns: int = 50
     max_json_kb: int = 1024
     max_pending: int = 16
     upload_dir: Path | None = None
+    header_timeout_seconds: float = 10.0
+    body_timeout_seconds: float = 30.0
+    request_timeout_seconds: float = 300.0
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         positive = {"max_upload_mb": self.max_upload_mb, "max_media_seconds": self.max_media_seconds,
-                    "max_text_chars": self.max_text_chars, "max_context_turns": self.max_context_turns,
-                    "max_json_kb": self.max_json_kb, "max_pending": self.max_pending}
+                    "max_text_chars": self.max_text_chars, "max_speaker_chars": self.max_speaker_chars,
+                    "max_context_turns": self.max_context_turns,
+                    "max_json_kb": self.max_json_kb, "max_pending": self.max_pending,
+                    "header_timeout_seconds": self.header_timeout_seconds,
+                    "body_timeout_seconds": self.body_timeout_seconds,
+                    "request_timeout_seconds": self.request_timeout_seconds}
         for name, value in positive.items():
             if not value > 0:
                 raise InputError(f"{name} must be > 0; got {value}")
@@ -43,6 +63,17 @@ class ServiceSettings:
             if not path.is_dir():
                 raise InputError(f"upload folder not found: {path}")
             object.__setattr__(self, "upload_dir", path)
+        hosts = (self.allowed_hosts,) if isinstance(self.allowed_hosts, str) else tuple(self.allowed_hosts)
+        clean = []
+        for h in hosts:
+            name = str(h).strip().lower().rstrip(".")
+            if not name or any(c in name for c in "/ :@") and not name.startswith("["):
+                raise InputError(f"allowed host must be a host name such as example.com or *.example.com (no scheme, "
+                                 f"port or path); got {h!r}")
+            if name.startswith("[") and name.endswith("]"):
+                name = name[1:-1]  # [::1] -> ::1, as the Host header is compared without brackets
+            clean.append(name)
+        object.__setattr__(self, "allowed_hosts", tuple(dict.fromkeys(clean)))
 
     @property
     def max_upload_bytes(self) -> int:
@@ -55,5 +86,6 @@ class ServiceSettings:
     @property
     def max_form_bytes(self) -> int:
         """Whole multipart body: the file plus room for the text fields and the multipart framing."""
-        fields = self.max_text_chars * 4 * (self.max_context_turns + 2)  # UTF-8: at most 4 bytes per character
+        chars = (self.max_text_chars + self.max_speaker_chars) * (self.max_context_turns + 2)
+        fields = chars * 4  # UTF-8: at most 4 bytes per character
         return self.max_upload_bytes + fields + 64 * 1024

@@ -18,13 +18,15 @@ class AgentSpec:
     """checkpoint: agents checkpoint (None: the shipped default). kb: evidence KB folder (None: the checkpoint's).
     variant: pipeline variant (full, no_rag, naive_rag, ...). data_root: where to find the corpora if the KB has
     to be built on first use. feature_cache: keep the encoder features of requests (transcripts, embeddings) in the
-    on-disk feature cache; off by default, so a request leaves nothing on disk (building a KB still uses it)."""
+    on-disk feature cache; off by default, so a request leaves nothing on disk (building a KB still uses it).
+    allow_foreign_kb: serve ``kb`` even though its recorded encoder differs from the checkpoint's."""
 
     checkpoint: str | None = None
     kb: str | None = None
     variant: str = "full"
     data_root: str | None = None
     feature_cache: bool = False
+    allow_foreign_kb: bool = False
 
     def __post_init__(self) -> None:
         from ..pipeline import PipelineConfig
@@ -47,7 +49,7 @@ class AgentSpec:
         from ..pipeline import PipelineConfig
 
         agent = AffectAgent.load(self.checkpoint, kb=self.kb, config=PipelineConfig.variant(self.variant),
-                                 data_root=self.data_root, log=log)
+                                 data_root=self.data_root, allow_foreign_kb=self.allow_foreign_kb, log=log)
         return agent if self.feature_cache else replace(agent, cache=FeatureCache(enabled=False))
 
     def __call__(self):

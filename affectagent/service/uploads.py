@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Any, Awaitable, Callable
 
-from .errors import PayloadTooLargeError
+import anyio
+
+from .errors import PayloadTooLargeError, RequestTimeoutError
 from .inputs import disk_name
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 COPY_CHUNK = 1 << 20
 
 
-def limit_receive(receive: Receive, *, max_bytes: int, what: str, limit_text: str | None = None) -> Receive:
-    """Wrap an ASGI ``receive`` so the body raises ``PayloadTooLargeError`` once it passes ``max_bytes``.
+def limit_receive(receive: Receive, *, max_bytes: int, what: str, limit_text: str | None = None,
+                  idle_timeout: float | None = None, deadline: float | None = None,
+                  deadline_text: str = "the request deadline") -> Receive:
+    """Wrap an ASGI ``receive`` so the body raises ``PayloadTooLargeError`` once it passes ``max_bytes``, and
+    ``RequestTimeoutError`` when a chunk takes longer than ``idle_timeout`` seconds to arrive or the body is not in
+    by ``deadline`` (a ``time.monotonic()`` value; ``deadline_text`` names it in the message).
 
     ``limit_text`` is the limit as the user knows it (e.g. "200 MiB"; default: ``max_bytes`` in MiB).
     """
@@ -29,7 +36,19 @@ def limit_receive(receive: Receive, *, max_bytes: int, what: str, limit_text: st
 
     async def wrapped() -> dict[str, Any]:
         nonlocal seen
-        message = await receive()
+        wait = idle_timeout
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RequestTimeoutError(f"{what} did not arrive within {deadline_text}")
+            wait = left if wait is None else min(wait, left)
+        try:
+            with anyio.fail_after(wait):
+                message = await receive()
+        except TimeoutError:
+            if deadline is not None and time.monotonic() >= deadline - 1e-3:
+                raise RequestTimeoutError(f"{what} did not arrive within {deadline_text}") from None
+            raise RequestTimeoutError(f"{what} stalled: nothing arrived for {idle_timeout:g} s") from None
         if message.get("type") == "http.request":
             seen += len(message.get("body", b""))
             if seen > max_bytes:

@@ -162,7 +162,8 @@ def train_recipe(config: RecipeConfig, *, out: str | Path, data_root: str | Path
         shutil.rmtree(kb_dir)
     entries = [e for part, samples, cs in zip(parts, all_samples, config.corpora)
                for e in kb_entries(part, samples, norm, cs.split)]
-    kb = build_kb(kb_dir, entries, text_dim=spec.text_dim, audio_dim=spec.audio_dim, visual_dim=spec.face_dim)
+    kb = build_kb(kb_dir, entries, text_dim=spec.text_dim, audio_dim=spec.audio_dim, visual_dim=spec.face_dim,
+                  encoders={"text": config.encoding.extract.text_encoder})
     source = Retriever(kb, norm=norm)
 
     dev_corpus = None

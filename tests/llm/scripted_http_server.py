@@ -9,6 +9,10 @@ Scenarios (POST /v1/chat/completions):
   echo         a valid completion whose content is the JSON of what was received (headers of interest + payload)
   slow         sleeps 0.3 s then a valid completion (tracks the most requests in flight at once)
   hang         sleeps 5 s before answering (for client timeouts)
+  silent       accepts the request and never answers (sleeps 60 s, then closes)
+  drip         sends a valid status line and headers at once, then the body one byte every 0.25 s (~40 s in all)
+  dripheaders  sends the status line and headers one byte every 0.25 s (never reaches the body within a test)
+  slow503      waits 0.4 s, then 503 with Retry-After: 0 (every request)
 GET /health -> 200; GET /stats -> {"requests": n, "max_in_flight": m}; GET /v1/models -> one model "scripted-model".
 """
 from __future__ import annotations
@@ -88,11 +92,39 @@ class Handler(BaseHTTPRequestHandler):
         elif SCENARIO == "echo":
             seen = {"authorization": self.headers.get("Authorization"), "path": self.path, "payload": payload}
             self._send(200, completion(json.dumps(seen), want_lp))
+        elif SCENARIO == "silent":
+            time.sleep(60)
+        elif SCENARIO == "drip":
+            raw = json.dumps(completion("joy", want_lp)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.flush()
+            self._drip(raw)
+        elif SCENARIO == "dripheaders":
+            raw = json.dumps(completion("joy", want_lp)).encode()
+            head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(raw)}\r\n"
+            self._drip(head.encode() + b"X-Padding: " + b"p" * 400 + b"\r\n\r\n" + raw)
+        elif SCENARIO == "slow503":
+            time.sleep(0.4)
+            self._send(503, {"error": {"message": "overloaded"}}, {"Retry-After": "0"})
         elif SCENARIO in ("slow", "hang"):
             time.sleep(0.3 if SCENARIO == "slow" else 5.0)
             self._send(200, completion("joy", want_lp))
         else:
             self._send(200, completion("joy", want_lp))
+
+
+    def _drip(self, raw: bytes) -> None:
+        """Write ``raw`` one byte every 0.25 s (a client that waits for the whole answer waits ~len/4 s)."""
+        try:
+            for i in range(len(raw)):
+                self.wfile.write(raw[i:i + 1])
+                self.wfile.flush()
+                time.sleep(0.25)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up: that is what the tests want
+            pass
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ def test_real_server_process(tiny_checkpoint, tmp_path):
            "--max-upload-mb", "20", "--log-level", "warning"]
     with running(cmd, port=port, timeout=180, log=log) as base:
         health = httpx.get(f"{base}/health", timeout=10).json()
-        assert health["checkpoint"] == str(tiny_checkpoint) and health["max_upload_mb"] == 20
+        assert health["checkpoint"] == tiny_checkpoint.name and health["max_upload_mb"] == 20
         r = httpx.post(f"{base}/v1/predict", json={"text": "You did WHAT?", "context": "Ann: I sold the car.",
                                                    "explain": True}, timeout=60)
         assert r.status_code == 200, r.text

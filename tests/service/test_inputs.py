@@ -6,8 +6,11 @@ from affectagent.errors import AffectAgentError, InputError, MissingDependencyEr
 from affectagent.media.errors import CorruptMediaError, EmptyMediaError, MediaTooLargeError, UnsupportedFormatError
 from affectagent.schema import LabelError, Turn
 from affectagent.service.errors import (
+    HostNotAllowedError,
+    OriginNotAllowedError,
     PayloadTooLargeError,
     RequestSchemaError,
+    RequestTimeoutError,
     ServerBusyError,
     UnsupportedContentTypeError,
     one_line,
@@ -109,7 +112,8 @@ def test_status_codes():
         PayloadTooLargeError("x"): 413, MediaTooLargeError("x"): 413, UnsupportedContentTypeError("x"): 415,
         CorruptMediaError("x"): 422, UnsupportedFormatError("x"): 422, EmptyMediaError("x"): 422,
         RequestSchemaError("x"): 422, InputError("x"): 400, LabelError("x"): 400, ServerBusyError("x"): 503,
-        MissingDependencyError("x"): 503, AffectAgentError("x"): 500,
+        MissingDependencyError("x"): 503, AffectAgentError("x"): 500, RequestTimeoutError("x"): 408,
+        OriginNotAllowedError("x"): 403, HostNotAllowedError("x"): 400,
     }
     assert {type(e).__name__: status_of(e) for e in expected} == {type(e).__name__: s for e, s in expected.items()}
     assert status_of(RuntimeError("bug")) is None and status_of(KeyError("k")) is None
