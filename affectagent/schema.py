@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import InputError
 from .textsafe import log as text_log
-from .textsafe import replaced_note, scrub, scrub_value
+from .textsafe import replaced_note, scrub_attributes, scrub_value
 
 MODALITIES: tuple[str, ...] = ("text", "audio", "visual")
 Modality = Literal["text", "audio", "visual"]
@@ -195,14 +195,7 @@ class Sample:
         """Text fields as valid UTF-8 (lone surrogates from undecodable bytes -> U+FFFD, ``textsafe``); the edges
         that read user input already did this and said so, this is the safety net for library callers. Media paths
         keep their bytes."""
-        total = 0
-        for name in ("id", "text", "speaker", "raw_label", "group"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                clean, n = scrub(value)
-                if n:
-                    setattr(self, name, clean)
-                    total += n
+        total = scrub_attributes(self, ("id", "text", "speaker", "raw_label", "group"))
         if self.context:
             turns, n = scrub_value([(t.speaker, t.text) for t in self.context])
             if n:

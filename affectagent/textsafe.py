@@ -52,6 +52,24 @@ def scrub_value(value: Any) -> tuple[Any, int]:
     return value, 0
 
 
+def scrub_attributes(obj: Any, text_fields: tuple[str, ...], value_fields: tuple[str, ...] = ()) -> int:
+    """Scrub ``obj``'s string attributes ``text_fields`` and nested ``value_fields`` in place; the number replaced."""
+    total = 0
+    for name in text_fields:
+        value = getattr(obj, name)
+        if isinstance(value, str):
+            clean, n = scrub(value)
+            if n:
+                setattr(obj, name, clean)
+                total += n
+    for name in value_fields:
+        clean, n = scrub_value(getattr(obj, name))
+        if n:
+            setattr(obj, name, clean)
+            total += n
+    return total
+
+
 def replaced_note(what: str, n: int) -> str:
     """The message an edge prints when it replaced ``n`` characters of ``what``."""
     return f"{scrub(what)[0]}: {n} invalid character(s) (not valid UTF-8) replaced by U+FFFD"

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..schema import CANONICAL_EMOTIONS, EMOTION_SENTIMENT, MODALITIES, SENTIMENT_SIGN, SENTIMENTS
 from ..textsafe import log as text_log
-from ..textsafe import replaced_note, scrub, scrub_value
+from ..textsafe import replaced_note, scrub_attributes
 from .errors import KBInputError
 
 VECTOR_FIELDS: Mapping[str, str] = {"text": "text_emb", "audio": "audio_emb", "visual": "visual_emb"}
@@ -63,19 +63,7 @@ class KBEntry:
     def _scrub_text(self) -> None:
         """Stored text is valid UTF-8: lone surrogates (undecodable bytes of a file name, a JSON "\\ud800") become
         U+FFFD here, so SQLite never sees them (``textsafe``; the edges already said what they replaced)."""
-        total = 0
-        for name in ("id", "text", "rationale", "source", "split"):
-            value = getattr(self, name)
-            if isinstance(value, str):
-                clean, n = scrub(value)
-                if n:
-                    setattr(self, name, clean)
-                    total += n
-        for name in ("ov_labels", "meta"):
-            clean, n = scrub_value(getattr(self, name))
-            if n:
-                setattr(self, name, clean)
-                total += n
+        total = scrub_attributes(self, ("id", "text", "rationale", "source", "split"), ("ov_labels", "meta"))
         if total:
             text_log.warning(replaced_note(f"knowledge-base entry {self.id}", total))
 

@@ -25,3 +25,13 @@ def tiny_entries() -> list[KBEntry]:
                            text_emb=np.array([np.cos(r), np.sin(r), 0, 0], dtype=np.float32),
                            audio_emb=np.array([np.cos(r), np.sin(r)], dtype=np.float32)))
     return out
+
+
+@pytest.fixture
+def kb(tmp_path, tiny_entries):
+    """The tiny hand-made KB (text 4-d, audio 2-d) of ``tiny_entries``."""
+    from affectagent.kb import KnowledgeBase
+
+    with KnowledgeBase.create(tmp_path / "kb", text_dim=4, audio_dim=2) as store:
+        store.add(tiny_entries)
+        yield store

@@ -7,24 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from affectagent.kb import EntryFilter, KBEntry, KnowledgeBase, Retriever
+from affectagent.kb import EntryFilter, KBEntry, Retriever
 from affectagent.kb.memo import MemoEvidenceSource
 from affectagent.schema import FeatureNorm, QueryPlan
 
+from .helpers import at_angle as _at
+
 Q = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)
-
-
-def _at(deg: float, dim: int) -> np.ndarray:
-    v = np.zeros(dim, dtype=np.float32)
-    v[0], v[1] = np.cos(np.deg2rad(deg)), np.sin(np.deg2rad(deg))
-    return v
-
-
-@pytest.fixture
-def kb(tmp_path, tiny_entries):
-    with KnowledgeBase.create(tmp_path / "kb", text_dim=4, audio_dim=2) as kb:
-        kb.add(tiny_entries)
-        yield kb
 
 
 def cog(source, plan, *, top_k=2, query=Q, modality="text", exclude=frozenset(), **kw):

@@ -6,24 +6,13 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from affectagent.kb import EntryFilter, KBInputError, KnowledgeBase, RetrievalQuery, Retriever
+from affectagent.kb import EntryFilter, KBInputError, RetrievalQuery, Retriever
 from affectagent.kb.retrieval import group_filters, merge_by_best
 from affectagent.schema import Evidence
 
+from .helpers import at_angle as _at
+
 Q = np.array([1.0, 0.0, 0.0, 0.0], dtype=np.float32)   # nearest first: a b c d e f g h
-
-
-def _at(deg: float, dim: int = 4) -> np.ndarray:
-    v = np.zeros(dim, dtype=np.float32)
-    v[0], v[1] = np.cos(np.deg2rad(deg)), np.sin(np.deg2rad(deg))
-    return v
-
-
-@pytest.fixture
-def kb(tmp_path, tiny_entries):
-    with KnowledgeBase.create(tmp_path / "kb", text_dim=4, audio_dim=2) as kb:
-        kb.add(tiny_entries)
-        yield kb
 
 
 def ids(items):
