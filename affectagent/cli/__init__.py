@@ -16,7 +16,7 @@ from ..errors import AffectAgentError
 
 # Order = order in --help.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "features", "predict", "evaluate", "train", "raer", "datasets", "kb", "score", "serve", "llm_serve",
+    "features", "predict", "evaluate", "train", "raer", "arena", "datasets", "kb", "score", "serve", "llm_serve",
 )
 
 
