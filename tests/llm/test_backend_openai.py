@@ -5,7 +5,6 @@ import json
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from affectagent.errors import InputError
@@ -13,28 +12,11 @@ from affectagent.llm.backend import ChatMessage, load_backend
 from affectagent.llm.errors import LLMAuthError, LLMResponseError, LLMServerError, LLMUnreachableError
 from affectagent.llm.openai_backend import OpenAIConfig, normalise_base_url, parse_chat_response
 
-from .processes import free_port, running
+from .processes import free_port
 
 SCRIPT = str(Path(__file__).with_name("scripted_http_server.py"))
 MSGS = [ChatMessage("user", "How does 'yay!' feel?")]
 FAST = {"backoff": 0.01, "max_backoff": 0.05, "timeout": 5.0}
-
-
-@pytest.fixture
-def scripted(tmp_path):
-    """Start a scripted server for one scenario; yields (base_url ending in /v1, stats())."""
-    stack = []
-
-    def start(scenario: str):
-        port = free_port()
-        cm = running([SCRIPT, str(port), scenario], port=port, timeout=20, log=tmp_path / f"{scenario}.log")
-        base = cm.__enter__()
-        stack.append(cm)
-        return f"{base}/v1", lambda: httpx.get(f"{base}/stats").json()
-
-    yield start
-    for cm in stack:
-        cm.__exit__(None, None, None)
 
 
 def test_retries_503_then_succeeds(scripted):

@@ -10,36 +10,17 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from affectagent.errors import InputError
 from affectagent.llm.backend import ChatMessage, load_backend
 from affectagent.llm.errors import LLMServerError, LLMTimeoutError
 
-from .processes import free_port, running
 
 SCRIPT = str(Path(__file__).with_name("scripted_http_server.py"))
 MSGS = [ChatMessage("user", "How does 'yay!' feel?")]
 DEADLINE = 1.5
 SLACK = 2.0  # process scheduling on a busy machine; the old behaviour overshoots by tens of seconds
-
-
-@pytest.fixture
-def scripted(tmp_path):
-    """Start a scripted server for one scenario; yields (base_url ending in /v1, stats())."""
-    stack = []
-
-    def start(scenario: str):
-        port = free_port()
-        cm = running([SCRIPT, str(port), scenario], port=port, timeout=20, log=tmp_path / f"{scenario}.log")
-        base = cm.__enter__()
-        stack.append(cm)
-        return f"{base}/v1", lambda: httpx.get(f"{base}/stats").json()
-
-    yield start
-    for cm in stack:
-        cm.__exit__(None, None, None)
 
 
 @pytest.mark.parametrize("scenario", ["drip", "dripheaders", "silent"])
