@@ -127,6 +127,14 @@ def copy_kb(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
+def _write_predictions(path: Path, samples: Sequence[Sample], preds: Sequence) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for s, p in zip(samples, preds):
+            fh.write(json.dumps({"id": s.id, "gold": s.label, "label": p.label}, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+
+
 def metric_row(metrics: dict[str, Any]) -> dict[str, Any]:
     keep = ("n", "war", "uar", "weighted_f1", "macro_f1", "hit")
     row = {k: metrics.get(k) for k in keep}
@@ -138,10 +146,14 @@ def run_growth(config: GrowthConfig, *, reasoner: Reasoner, kb_src: Path, norm: 
                encode: Callable[[Sequence[Sample]], list[EncodedInput]],
                score: Callable[[Sequence[Sample], Sequence], dict[str, Any]], out: Path,
                data_root: str | Path | None = None, baseline: Callable[[Sequence[EncodedInput], Sequence[Sample]], list] | None = None,
+               split: tuple[Sequence[Sample], Sequence[Sample]] | None = None,
                resume: bool = True, progress: bool = True, log: Callable[[str], None] = print) -> GrowthResult:
     """The epoch loop (see module docstring). ``encode(samples)`` → encoded inputs (with their KB exclusions);
     ``score(samples, predictions)`` → metrics dict;
-    ``baseline(inputs, samples)`` → predictions without RAER (for the w/o-RAER row)."""
+    ``baseline(inputs, samples)`` → predictions without RAER (for the w/o-RAER row);
+    ``split``: an explicit (pool, scored) pair instead of loading ``config.dataset:config.split`` (e.g. held-out
+    speakers of a cross-validation fold; honest: the pool is still read without labels and checked disjoint).
+    Every scored pass writes ``OUT/predictions_<baseline|epochN>.jsonl`` (id, gold, label), so folds can be pooled."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state_path, kb_dir = out / "state.json", out / "kb"
@@ -158,12 +170,19 @@ def run_growth(config: GrowthConfig, *, reasoner: Reasoner, kb_src: Path, norm: 
         state_path.unlink(missing_ok=True)
     copy_kb(Path(kb_src), kb_dir)
 
-    samples = datasets.load(config.dataset, config.split, data_root=data_root)
-    samples = [s for s in samples if s.label is not None]
+    if split is not None:
+        pool, scored = list(split[0]), [s for s in split[1] if s.label is not None]
+        samples = scored
+    else:
+        samples = datasets.load(config.dataset, config.split, data_root=data_root)
+        samples = [s for s in samples if s.label is not None]
     if not samples:
         raise InputError(f"{config.dataset}:{config.split} has no labelled samples to score"
                          + (" (the paper protocol needs gold labels)" if config.protocol == "paper" else ""))
-    if config.protocol == "paper":
+    if split is not None:
+        if config.protocol == "paper":
+            pool = list(scored)
+    elif config.protocol == "paper":
         pool, scored = list(samples), list(samples)
     elif config.pool == "half":
         pool, scored = partition_by_group(samples, fraction=config.pool_fraction, seed=config.seed)
@@ -203,7 +222,9 @@ def run_growth(config: GrowthConfig, *, reasoner: Reasoner, kb_src: Path, norm: 
 
         if baseline is not None and state.get("baseline") is None:
             t0 = time.time()
-            state["baseline"] = {**metric_row(score(scored, baseline(scored_in, scored))),
+            base_preds = baseline(scored_in, scored)
+            _write_predictions(out / "predictions_baseline.jsonl", scored, base_preds)
+            state["baseline"] = {**metric_row(score(scored, base_preds)),
                                  "seconds": round(time.time() - t0, 2), "kb_size": len(kb)}
             _write_json(state_path, state)
         pending = state.get("pending")
@@ -261,6 +282,7 @@ def run_growth(config: GrowthConfig, *, reasoner: Reasoner, kb_src: Path, norm: 
             scored_out = reason_all(scored_in, scored, f"RAER epoch {epoch}: score")
             calls += sum(o.llm_calls for o in scored_out)
             metrics = score(scored, [o.prediction for o in scored_out])
+            _write_predictions(out / f"predictions_epoch{epoch}.jsonl", scored, [o.prediction for o in scored_out])
             seconds_per = round((time.time() - reason_t0) / max(len(scored_in), 1), 4)
             if config.protocol == "paper":  # the scored pass is the pool pass: grow after scoring
                 entries, gated_n = select(scored_out, scored_in, scored, epoch)

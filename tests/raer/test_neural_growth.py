@@ -159,3 +159,29 @@ def test_kb_from_another_encoder_is_refused(agent, tmp_path):
     with pytest.raises(InputError, match="text encoder 'minilm'"):
         run_raer(foreign, GrowthConfig(dataset="meld", epochs=0, limit=5), out=tmp_path / "o", progress=False,
                  log=lambda m: None)
+
+
+def test_explicit_split_is_used_and_every_scored_pass_writes_its_predictions(agent, tmp_path):
+    """An explicit (pool, scored) pair (e.g. a fold's held-out speakers): only those are scored, the pool grows the
+    KB without its labels, and each pass's per-sample predictions land in OUT/predictions_<pass>.jsonl."""
+    from affectagent.raer.growth import run_growth
+    from affectagent.metrics.evaluate import score_predictions
+
+    samples = datasets.load("meld", "dev", limit=60)
+    pool, scored = partition_by_group(samples, fraction=0.5, seed=1)
+    encode = corpus_encoder(agent, "meld", "dev")
+    reasoner = NeuralRAER(pipeline=agent.pipeline, config=RAERConfig(epsilon=0.9))
+    cfg = GrowthConfig(dataset="meld", split="dev", epochs=1, raer=RAERConfig(epsilon=0.9))
+    res = run_growth(cfg, reasoner=reasoner, kb_src=agent.kb_path, norm=agent.checkpoint.norm, encode=encode,
+                     score=lambda s, p: score_predictions(s, p, dataset="meld"), out=tmp_path / "split",
+                     baseline=lambda x, s: run_inference(agent.pipeline, list(x), progress=False),
+                     split=(pool, scored), progress=False, log=lambda m: None)
+    assert res.baseline["n"] == len(scored) and all(r["n"] == len(scored) for r in res.rows)
+    for tag in ("baseline", "epoch0", "epoch1"):
+        rows = [json.loads(line) for line in (tmp_path / "split" / f"predictions_{tag}.jsonl").read_text().splitlines()]
+        assert [r["id"] for r in rows] == [s.id for s in scored]
+        assert [r["gold"] for r in rows] == [s.label for s in scored] and all(r["label"] for r in rows)
+    with KnowledgeBase.open(res.kb_dir, read_only=True) as kb:
+        grown = [e for e in kb.get([s.id for s in pool]) if e.source == "raer"]
+        assert not any(s.id in kb for s in scored)
+    assert len(grown) == res.rows[1]["added"] > 0
