@@ -226,6 +226,7 @@ class AffectAgentPipeline:
             )
             if with_trace:
                 pred.trace = self.trace(i, run)
+                pred.trace["transcript"] = f.transcript  # what ASR heard (None without speech or with a text given)
             out.append(pred)
         return out
 

@@ -47,7 +47,10 @@ def test_restricted_label_set(tiny_checkpoint):
 def test_cli_predict_json_and_errors(tiny_checkpoint, capsys):
     assert main(["predict", "--text", "You did WHAT?", "--checkpoint", str(tiny_checkpoint), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["label"] in CANONICAL_EMOTIONS and "trace" in out and "rationale" in out
+    assert out["label"] in CANONICAL_EMOTIONS and "trace" not in out and "rationale" in out  # trace: --explain
+    assert main(["predict", "--text", "You did WHAT?", "--checkpoint", str(tiny_checkpoint), "--json",
+                 "--explain"]) == 0
+    assert json.loads(capsys.readouterr().out)["trace"]["candidates"]
     assert main(["predict", "--text", "hi", "--checkpoint", str(tiny_checkpoint), "--labels", "happy,joyish"]) == 2
     assert "joyish" in capsys.readouterr().err
     assert main(["predict", "--text", "hi", "--checkpoint", str(tiny_checkpoint.parent / "nope.pt")]) == 2

@@ -3,10 +3,14 @@
 Each subcommand lives in its own module ``affectagent.cli.<name>`` exposing ``register(subparsers)``, which adds
 its parser and sets ``func(args) -> int``. The CLI is thin: parse, call the library, print.
 Errors derived from ``AffectAgentError`` print one line to stderr and exit 2.
+``--verbose`` / ``--quiet`` go anywhere on the line (before a ``--``) and set the process's output level
+(``affectagent.quiet``): third-party warnings and native log chatter are hidden unless ``--verbose``; ``--quiet``
+prints errors only.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -25,6 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="affectagent", description="Multimodal emotion understanding, offline on CPU.")
     parser.add_argument("--version", action="version", version=f"affectagent {__version__}")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show third-party warnings and native library logs (hidden by default); anywhere on the line")
+    parser.add_argument("--quiet", action="store_true",
+                        help="errors only: no progress bars or messages (results still print); anywhere on the line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         modname = f"{__name__}.{name}"
@@ -34,18 +42,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def _stderr_muted(on: bool):
+    """--quiet: our own messages and progress bars go nowhere; the error line is printed after the block."""
+    if not on:
+        yield
+        return
+    with open(os.devnull, "w") as null, contextlib.redirect_stderr(null):
+        yield
+
+
+def _close_native_encoders() -> None:
+    import sys as _sys
+
+    factory = _sys.modules.get("affectagent.encoders.factory")  # only if this run loaded encoders at all
+    if factory is not None:
+        factory.close_shared()
+
+
+def split_verbosity(argv: list[str]) -> tuple[list[str], str | None]:
+    """Remove ``--verbose`` / ``--quiet`` from anywhere before a ``--``; the last one given wins."""
+    out, chosen, literal = [], None, False
+    for tok in argv:
+        if not literal and tok in ("--verbose", "--quiet"):
+            chosen = tok[2:]
+            continue
+        literal = literal or tok == "--"
+        out.append(tok)
+    return out, chosen
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .. import quiet
+
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe / TFLite start-up chatter
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    argv, chosen = split_verbosity(list(sys.argv[1:] if argv is None else argv))
+    quiet.apply(chosen or quiet.level())
     parser = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(args, "quiet"):  # subcommands with their own progress switch
+        args.quiet = args.quiet or quiet.level() == "quiet"
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with quiet.native_stderr_filtered_for_process(), _stderr_muted(quiet.level() == "quiet"):
+            try:
+                return int(args.func(args) or 0)
+            finally:
+                _close_native_encoders()
     except AffectAgentError as exc:
         print(f"affectagent: error: {exc}", file=sys.stderr)
         return 2

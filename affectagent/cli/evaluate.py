@@ -1,4 +1,9 @@
-"""``affectagent evaluate --dataset NAME --split SPLIT``: WF1, macro-F1, UAR, WAR, HIT; predictions JSONL + confusion PNG."""
+"""``affectagent evaluate --dataset NAME --split SPLIT``: WF1, macro-F1, UAR, WAR, HIT; predictions JSONL + confusion PNG.
+
+predictions.jsonl has one prediction per line (``id``, ``label``, ``probs``, ``sentiment``, ``ov_set``, ``rationale``,
+``evidence``, ``gold``, ``gold_raw``); ``affectagent score --pred`` reads it as it is, like ``predict --out`` rows.
+Unlabelled data is labelled with ``affectagent predict FILES|FOLDER|MANIFEST --out preds.csv`` instead.
+"""
 from __future__ import annotations
 
 import argparse
@@ -19,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="use --kb even though its recorded encoder differs from the checkpoint's (refused by default)")
     p.add_argument("--variant", default="full", help="pipeline variant (full, no_rag, naive_rag, ...)")
     p.add_argument("--limit", type=int, help="score only the first N samples")
-    p.add_argument("--out", default="runs/evaluate", help="folder for predictions.jsonl, confusion.png, metrics.json")
+    p.add_argument("--out", default="runs/evaluate",
+                   help="folder for predictions.jsonl (readable by affectagent score), confusion.png, metrics.json")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -39,8 +45,15 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda m: None) if args.json else print
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
                              allow_foreign_kb=args.allow_foreign_kb)
-    res = evaluate(agent, dataset=args.dataset, split=args.split, data_root=args.data_root, data_file=args.data_file,
-                   limit=args.limit, progress=not args.json)
+    try:
+        res = evaluate(agent, dataset=args.dataset, split=args.split, data_root=args.data_root,
+                       data_file=args.data_file, limit=args.limit, progress=not args.json)
+    except InputError as exc:
+        if "no labelled samples" not in str(exc):
+            raise
+        target = args.data_file or "FILES|FOLDER|MANIFEST"
+        raise InputError(f"{exc}: evaluate scores labelled data; to label your own files run "
+                         f"affectagent predict {target} --out preds.csv") from None
     out = Path(args.out) / f"{args.dataset}-{args.split}-{args.variant}"
     files = write_outputs(res, out, title=f"{args.dataset} {args.split} ({args.variant})")
     m = {k: v for k, v in res.metrics.items() if not k.startswith("_")}

@@ -1,4 +1,5 @@
-"""``affectagent features PATH [--text "..."] [--json]``: show what the encoders extract from a clip, audio file or text."""
+"""``affectagent features PATH [--text "..."] [--json]``: show what the encoders extract from a clip, an audio file, a
+still image (one face frame, no audio) or a text."""
 from __future__ import annotations
 
 import argparse
@@ -16,11 +17,12 @@ def register(subparsers: Any) -> None:
 
     d = MediaConfig()
     p = subparsers.add_parser(
-        "features", help="decode a clip / audio file / text and print the extracted features",
+        "features", help="decode a clip / audio file / image / text and print the extracted features",
         description="Decode media, transcribe speech, run the text/audio/face encoders and print a summary "
                     "(duration, transcript, frames with a face, audio stats, embedding shapes, modality mask).",
     )
-    p.add_argument("path", nargs="?", help="video or audio file (mp4, mkv, webm, avi, mov, flv, wav, mp3, flac, ogg)")
+    p.add_argument("path", nargs="?", help="video, audio or still-image file (mp4, mkv, webm, avi, mov, flv, wav, mp3, "
+                                           "flac, ogg; jpg, png, webp, bmp: one face frame, no audio)")
     p.add_argument("--text", help="utterance text (skips ASR); alone, encodes just the text")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a readable summary")
     p.add_argument("--text-encoder", default=DEFAULT_TEXT_ENCODER,
@@ -43,12 +45,13 @@ def _shape(x: Any) -> list[int] | None:
     return None if x is None else list(x.shape)
 
 
-def summarize(feats: Any, *, path: str | None, text: str | None) -> dict[str, Any]:
-    """JSON-ready summary of a ``Features`` (shapes, not arrays)."""
+def summarize(feats: Any, *, path: str | None, text: str | None, kind: str | None = None) -> dict[str, Any]:
+    """JSON-ready summary of a ``Features`` (shapes, not arrays). ``kind``: video | audio | image (None: text)."""
     info = feats.info
     return {
         "id": info.get("id"),
         "path": path,
+        "kind": kind,
         "text": text,
         "duration": info.get("duration"),
         "transcript": feats.transcript,
@@ -71,7 +74,7 @@ def summarize(feats: Any, *, path: str | None, text: str | None) -> dict[str, An
 
 def _print_readable(s: dict[str, Any]) -> None:
     mask = " ".join(f"{m}={'yes' if v else 'no'}" for m, v in s["modality_mask"].items())
-    print(f"input:       {s['path'] or '(text only)'}")
+    print(f"input:       {s['path'] or '(text only)'}" + (f"  [{s['kind']}]" if s.get("kind") else ""))
     if s["duration"] is not None:
         print(f"duration:    {s['duration']:.2f} s")
     if s["text"]:
@@ -116,10 +119,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(str(exc)) from None
     cache = FeatureCache(args.cache_dir, enabled=args.cache)
     sample_id = clean_input(Path(args.path).name, what="the file name", note=edge_note) if args.path else "text"
-    video = audio = None
+    video = audio = kind = None
     if args.path:
         info = probe(args.path, max_bytes=media.max_bytes, max_seconds=media.max_seconds)
-        if info.has_video:
+        kind = info.kind
+        if info.has_video:  # a still image too: a one-frame video without audio
             video = args.path
         else:
             audio = args.path
@@ -127,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingEncoderWarning)  # shown as notes below
         feats = extract(sample, config=cfg, cache=cache)
-    summary = summarize(feats, path=printable_path(args.path) if args.path else None, text=args.text)
+    summary = summarize(feats, path=printable_path(args.path) if args.path else None, text=args.text, kind=kind)
     if args.json:
         print(scrub(json.dumps(summary, indent=2, ensure_ascii=False))[0])
     else:

@@ -4,6 +4,12 @@
     affectagent kb build --dataset goemotions:train --manifest mine.jsonl --out kbs/merged
     affectagent kb info kbs/meld
     affectagent kb search kbs/meld "I can't believe you did that" --hypothesis angry
+    affectagent kb search ~/.cache/affectagent/kbs/agents-<hash> "You did WHAT?"   # the shipped checkpoint's KB
+
+``kb search`` embeds the query with the text encoder the KB records. A KB made before encoders were recorded (e.g. a
+shipped-checkpoint KB cached by an older version) records none: then the encoder comes from ``--checkpoint`` (the
+checkpoint the KB belongs to), from ``--text-encoder``, or, for the shipped checkpoint's own cached KB, from the
+shipped checkpoint. The encoder is never guessed from the vector size (e5 and MiniLM are both 384-d).
 """
 from __future__ import annotations
 
@@ -45,12 +51,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     i.set_defaults(func=run_info)
 
     s = sub.add_parser("search", help="retrieve evidence for a text",
-                       description="Embed TEXT with the KB's text encoder and print the evidence groups.")
+                       description="Embed TEXT with the KB's text encoder and print the evidence groups. A KB "
+                                   "that records no encoder (made by an older version) needs --checkpoint or "
+                                   "--text-encoder, except the shipped checkpoint's own cached KB.")
     s.add_argument("path", metavar="DIR")
     s.add_argument("text")
     s.add_argument("--hypothesis", help="label hypothesis: prints support / confusion / counter groups")
     s.add_argument("-k", "--top-k", type=int, default=5)
     s.add_argument("--exclude", action="append", default=[], metavar="ID", help="ids to leave out (repeatable)")
+    s.add_argument("--checkpoint", metavar="FILE",
+                   help="the agents checkpoint the KB belongs to: its text encoder embeds the query")
+    s.add_argument("--text-encoder", metavar="NAME", help="embed the query with this text encoder (e5, minilm, "
+                                                          "minilm-emotion, or a path)")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=run_search)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -99,6 +111,45 @@ def run_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def query_encoder(kb_path: Path, recorded: str | None, *, checkpoint: str | None, text_encoder: str | None) -> str:
+    """The text encoder that embeds a search query in the KB's space (see the module docstring for the order)."""
+    from ..errors import InputError
+
+    chosen = {}
+    if text_encoder:
+        chosen["--text-encoder"] = text_encoder
+    if checkpoint:
+        from ..agents.checkpoint import AgentCheckpoint
+
+        chosen["--checkpoint"] = AgentCheckpoint.load(Path(checkpoint)).encoders["text"]
+    if len(set(chosen.values())) > 1:
+        raise InputError(f"--text-encoder {text_encoder!r} differs from the checkpoint's text encoder "
+                         f"{chosen['--checkpoint']!r}; give one of them")
+    given = next(iter(chosen.values()), None)
+    if recorded:
+        if given and given != recorded:
+            raise InputError(f"{kb_path} was built with the text encoder {recorded!r}, not {given!r}: queries "
+                             f"embedded with {given!r} would be compared with vectors of another encoder")
+        return recorded
+    if given:
+        return given
+    from ..api import DEFAULT_CHECKPOINT, default_kb_dir
+
+    if DEFAULT_CHECKPOINT.is_file() and _same_dir(kb_path, default_kb_dir(DEFAULT_CHECKPOINT)):
+        from ..agents.checkpoint import AgentCheckpoint
+
+        return AgentCheckpoint.load(DEFAULT_CHECKPOINT).encoders["text"]
+    raise InputError(f"{kb_path} records no text encoder (made by an older version): say which checkpoint it "
+                     "belongs to with --checkpoint FILE, or name the encoder with --text-encoder NAME")
+
+
+def _same_dir(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def run_search(args: argparse.Namespace) -> int:
     from ..errors import InputError
     from ..kb import KnowledgeBase, RetrievalQuery, Retriever
@@ -112,9 +163,10 @@ def run_search(args: argparse.Namespace) -> int:
         raise InputError("the query text is empty: give the words to search for, e.g. kb search DIR \"I can't "
                          "believe it\"")
     with KnowledgeBase.open(args.path, read_only=True) as kb:
-        name = kb.encoders.get("text")
-        if "text" not in kb.dims or not name:
-            raise InputError(f"{args.path} has no text index with a recorded encoder")
+        if "text" not in kb.dims:
+            raise InputError(f"{args.path} has no text index (only {', '.join(sorted(kb.dims)) or 'nothing'})")
+        name = query_encoder(Path(args.path), kb.encoders.get("text"), checkpoint=args.checkpoint,
+                             text_encoder=args.text_encoder)
         retriever = Retriever(kb, text_encoder=name)
         kinds = ("support", "confusion", "counter") if args.hypothesis else ("plain",)
         res = retriever.retrieve(RetrievalQuery(query_texts={k: [args.text] for k in kinds},

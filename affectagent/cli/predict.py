@@ -1,25 +1,44 @@
-"""``affectagent predict PATH|--text "..."``: labels, sentiment, open-vocabulary set, rationale and evidence."""
+"""``affectagent predict PATH|--text "..."``: labels, sentiment, open-vocabulary set, rationale and evidence.
+
+One input (a media file and/or ``--text``) prints a readable answer or, with ``--json``, one JSON object (the trace
+only with ``--explain``, as the service). Several PATHs, a folder, a manifest or ``--out`` run a batch
+(``affectagent.batch``): the models load once, every input becomes one row of ``--out`` (.jsonl / .csv), a failing
+input is a row with its error, and re-running with the same ``--out`` resumes. Batch exit code: 0 when every input
+has a prediction, 1 when some failed, 2 for a usage error (as every command).
+"""
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
+from typing import Callable
 
 from ..errors import InputError
 
 AGENT_KINDS: tuple[str, ...] = ("neural", "llm", "openai")
+# AffectAgent.default_labels of the shipped checkpoint (its corpora: MELD, EmoryNLP, EmoDB, RAVDESS, FER2013); a test
+# checks this against the checkpoint, so the help text tells the real default without loading it.
+SHIPPED_DEFAULT_LABELS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise", "calm",
+                                           "boredom", "powerful")
+BATCH_ONLY_FOR_ONE = ("text", "context", "speaker", "explain")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("predict", help="predict the emotion of a clip, an audio file or a text",
+    p = sub.add_parser("predict", help="predict the emotion of clips, audio files, images or a text",
                        description="Run the AffectAgent pipeline (planner -> KB -> filter -> RAAF/MB-MoE -> generator) "
-                                   "with the neural agents, or with LLM agents (--agents llm|openai).")
-    p.add_argument("path", nargs="?", help="video or audio file")
+                                   "with the neural agents, or with LLM agents (--agents llm|openai). One input "
+                                   "prints its answer; several PATHs, a folder, a manifest or --out run a batch with "
+                                   "one row per input (exit code 0: all ok, 1: some inputs failed, 2: usage error).")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="video, audio or still-image file (jpg/png/webp/bmp: one face frame, no audio), a folder "
+                        "(searched recursively by extension) or a manifest (.jsonl/.csv, labels optional)")
     p.add_argument("--text", help="the utterance (with PATH: used instead of the ASR transcript)")
     p.add_argument("--context", help="dialogue context: a text file, one previous turn per line as 'Speaker: text'")
     p.add_argument("--speaker", help="speaker of the utterance")
-    p.add_argument("--labels", help="comma-separated candidate labels, at least two canonical emotions; default: the "
-                                    "checkpoint's training labels")
+    p.add_argument("--labels", help="comma-separated candidate labels, at least two canonical emotions (default: the "
+                                    "labels of the checkpoint's training corpora; for the shipped checkpoint these "
+                                    f"{len(SHIPPED_DEFAULT_LABELS)}: {', '.join(SHIPPED_DEFAULT_LABELS)})")
     p.add_argument("--checkpoint", help="agents checkpoint (default: the shipped one)")
     p.add_argument("--kb", help="evidence knowledge base directory (default: the checkpoint's)")
     p.add_argument("--allow-foreign-kb", action="store_true",
@@ -27,8 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "are then meaningless; refused by default)")
     p.add_argument("--data-root", help="data root used to build the default KB on first use")
     p.add_argument("--variant", default="full", help="pipeline variant: full, no_rag, naive_rag, no_planner, ...")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--explain", action="store_true", help="also print the three agents' trace")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (with the trace only under --explain; a batch without --out prints "
+                        "one JSON row per line, with --out a JSON summary)")
+    p.add_argument("--explain", action="store_true", help="also print the three agents' trace (one input only)")
     p.add_argument("--raer", action="store_true",
                    help="answer with RAER (reasoning steps checked against retrieved evidence; prints the steps, "
                         "which were ambiguous, their evidence, the uncertainty and whether the KB would grow)")
@@ -51,6 +72,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--max-tokens", type=int, default=48,
                    help="LLM: output budget of the generator in tokens (planner 32, filter ~4 per candidate)")
     g.add_argument("--top-k", type=int, default=3, help="LLM: evidence items per query group (naive_rag: 3x plain)")
+    b = p.add_argument_group("batch", "several PATHs, a folder, a manifest or --out (README: Batch prediction)")
+    b.add_argument("--out", metavar="FILE",
+                   help="write one row per input to FILE, .jsonl or .csv (from the extension): id, path, kind, label, "
+                        "probs, sentiment, ov_set, rationale, evidence_ids, seconds, error, gold. Re-running with "
+                        "the same FILE skips the ids already in it and retries the failed ones")
+    b.add_argument("--fresh", action="store_true", help="replace --out instead of resuming from it")
+    b.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="progress bar on stderr (default: on)")
     p.set_defaults(func=run)
 
 
@@ -89,7 +118,7 @@ def _print_human(pred, explain: bool) -> None:
         if tr.get("planner"):
             probs = sorted(tr["planner"]["probs"].items(), key=lambda kv: -kv[1])[:4]
             print("   hypotheses: " + ", ".join(f"{k} {v:.2f}" for k, v in probs))
-        print(f"   queries: {tr['queries']}")
+        print(f"   queries: {describe_queries(tr['queries'])}")
         print("-- evidence filter (keep/drop per candidate)")
         for c in tr["candidates"]:
             kp = "" if c["keep_prob"] is None else f" p={c['keep_prob']:.2f}"
@@ -98,7 +127,10 @@ def _print_human(pred, explain: bool) -> None:
         print("-- fusion")
         print(f"   modalities present: {', '.join(tr['modalities']) or 'none'}; filled from KB: "
               f"{', '.join(k for k, v in tr['filled'].items() if v) or 'none'}")
-        print(f"   MB-MoE routing: {tr['routing_weights']}; RAAF gates: {tr['raaf_gate']}")
+        # experts named E1..E4 as in the rationale
+        routing = ", ".join(f"E{i + 1} {w:.2f}" for i, w in enumerate(tr["routing_weights"]))
+        gates = ", ".join(f"{m} {g:.2f}" for m, g in tr["raaf_gate"].items())
+        print(f"   MB-MoE routing: {routing or 'none'}; RAAF gates: {gates or 'none'}")
         per = tr["perceptual"]
         for m in ("audio", "visual"):
             if per[m]:
@@ -108,6 +140,33 @@ def _print_human(pred, explain: bool) -> None:
         print("   (none kept)")
     for e in d["evidence"]:
         print(f"   [{e['id']}] {e['kind']} {e['label']} sim {e['score']:.2f}: {e['text'][:90]}")
+
+
+def describe_queries(q: dict | None) -> str:
+    """A ``QueryPlan`` record as a phrase: what the planner asked the knowledge base for."""
+    if not q:
+        return "none (no planner)"
+    if q.get("plain"):
+        return "one plain similarity query (no planner hypothesis)"
+    parts = [f"support {q['support']}" if q.get("support") else "support: none"]
+    parts.append(f"confusion {q['confusion']}" if q.get("confusion") else "confusion: nearest other label")
+    counter = q.get("counter_sentiment")
+    parts.append(f"counter {counter} evidence" if counter else "counter: positive and negative evidence")
+    return "; ".join(parts)
+
+
+def describe_fields(d: dict) -> str:
+    """``{"label": "happy", "keep": [1, 3]}`` as ``label happy; keep 1, 3`` (lists joined, empty shown as -)."""
+    def show(v: object) -> str:
+        if isinstance(v, (list, tuple)):
+            return ", ".join(show(x) for x in v) or "-"
+        if isinstance(v, dict):
+            return ", ".join(f"{k} {show(x)}" for k, x in v.items()) or "-"
+        if isinstance(v, float):
+            return f"{v:.2f}"
+        return "-" if v is None or v == "" else str(v)
+
+    return "; ".join(f"{k} {show(v)}" for k, v in d.items()) or "(nothing)"
 
 
 def _print_llm_trace(tr: dict) -> None:
@@ -125,11 +184,11 @@ def _print_llm_trace(tr: dict) -> None:
                   f"tokens in {r['seconds']:.1f} s ({r['finish_reason']})")
             print("   output: " + (r["raw"].strip().replace("\n", "\n           ") or "(empty)"))
             parsed = {k: v for k, v in r["parsed"].items() if k not in ("fallback", "truncated")}
-            print(f"   parsed: {parsed}")
+            print(f"   parsed: {describe_fields(parsed)}")
             if r["fallback"]:
                 print(f"   fallback: {r['fallback']}")
         if role == "planner" and tr["queries"]:
-            print(f"   queries: {tr['queries']}")
+            print(f"   queries: {describe_queries(tr['queries'])}")
         if role == "filter":
             for c in tr["candidates"]:
                 print(f"   [{'keep' if c['keep'] else 'drop'}] {c['kind']:<9} {c['label'] or '-':<8} "
@@ -150,8 +209,8 @@ def _print_raer(trace: dict) -> None:
             print(f"    - {e['label'] or '-':<8} {e['kind']:<9} sim {e['score']:.2f}  {e['id']}")
 
 
-def _llm_predict(args: argparse.Namespace, sample, labels, log):
-    """--agents llm|openai: the LLM loop over the checkpoint's KB and encoders."""
+def _llm_predictor(args: argparse.Namespace, labels, log) -> Callable:
+    """--agents llm|openai: the LLM loop over the checkpoint's KB and encoders, loaded once; returns sample -> pred."""
     from ..api import AffectAgent
     from ..llm.backend import load_backend
     from ..llm.loop import LLM_VARIANTS, LLMAffectAgent, LLMAgentConfig
@@ -160,6 +219,8 @@ def _llm_predict(args: argparse.Namespace, sample, labels, log):
         raise InputError(f"--agents {args.agents} takes --variant {' | '.join(LLM_VARIANTS)}, not {args.variant!r}")
     if args.max_tokens < 1 or args.top_k < 1:
         raise InputError("--max-tokens and --top-k must be >= 1")
+    if args.agents != "openai" and args.base_url:
+        raise InputError("--base-url is for --agents openai")
     config = LLMAgentConfig(variant=args.variant, generator_tokens=args.max_tokens, top_k=args.top_k)
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, data_root=args.data_root, log=log,
                              no_kb=args.variant == "no_rag", allow_foreign_kb=args.allow_foreign_kb)
@@ -167,8 +228,6 @@ def _llm_predict(args: argparse.Namespace, sample, labels, log):
         backend = load_backend("openai", model=args.model, base_url=args.base_url, api_key=args.api_key,
                                timeout=args.llm_timeout)
     else:
-        if args.base_url:
-            raise InputError("--base-url is for --agents openai")
         log(f"loading {args.model or 'qwen-1.5b'} ({args.llm_runtime}; the first use of a packaged model converts it once)")
         backend = load_backend(args.llm_runtime, model=args.model or "qwen-1.5b")
     llm = LLMAffectAgent.from_agent(agent, backend=backend, config=config)
@@ -177,25 +236,37 @@ def _llm_predict(args: argparse.Namespace, sample, labels, log):
         from ..raer.llm import LLMRAER
 
         raer = RAERConfig() if args.raer_epsilon is None else RAERConfig(epsilon=args.raer_epsilon)
-        [x] = llm.encode([sample], label_set=labels)
-        [outcome] = LLMRAER.from_agent(agent, backend=backend, config=raer).reason([x], [sample])
-        return outcome.prediction
-    [pred] = llm.predict([sample], label_set=labels)
-    return pred
+        reasoner = LLMRAER.from_agent(agent, backend=backend, config=raer)
+
+        def with_raer(sample):
+            [x] = llm.encode([sample], label_set=labels)
+            [outcome] = reasoner.reason([x], [sample])
+            return outcome.prediction
+
+        return with_raer
+    return lambda sample: llm.predict([sample], label_set=labels)[0]
 
 
-def run(args: argparse.Namespace) -> int:
+def _neural_predictor(args: argparse.Namespace, labels, log) -> Callable:
     from ..api import AffectAgent
     from ..pipeline import PipelineConfig
-    from ..schema import Sample, Turn, parse_label_list
-    from ..textsafe import clean_input, edge_note, scrub
 
-    if not args.path and not args.text:
-        raise InputError('give a media PATH and/or --text "..."')
-    args.text = clean_input(args.text, what="--text", note=edge_note)
-    args.speaker = clean_input(args.speaker, what="--speaker", note=edge_note)
-    if args.text is not None and not args.text.strip():
-        raise InputError("--text is empty")
+    try:
+        config = PipelineConfig.variant(args.variant)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    raer = False
+    if args.raer:
+        from ..raer.config import RAERConfig
+
+        raer = RAERConfig() if args.raer_epsilon is None else RAERConfig(epsilon=args.raer_epsilon)
+    agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
+                             allow_foreign_kb=args.allow_foreign_kb)
+    return lambda sample: agent.predict([sample], label_set=labels, explain=args.explain, raer=raer)[0]
+
+
+def _check_agent_options(args: argparse.Namespace) -> None:
+    """Option combinations, checked before anything loads."""
     if args.llm_timeout is not None:
         if args.agents != "openai":
             raise InputError("--llm-timeout is for --agents openai (local models have no network to wait for)")
@@ -205,45 +276,128 @@ def run(args: argparse.Namespace) -> int:
     if args.agents == "neural":
         if args.model or args.base_url or args.api_key:
             raise InputError("--model / --base-url / --api-key need --agents llm or --agents openai")
+        from ..pipeline import PipelineConfig
+
         try:
-            config = PipelineConfig.variant(args.variant)
+            PipelineConfig.variant(args.variant)
         except ValueError as exc:
             raise InputError(str(exc)) from None
-    labels = parse_label_list(args.labels, what="--labels") if args.labels is not None else None
+    elif args.raer and args.variant == "no_rag":
+        raise InputError("--raer retrieves from the knowledge base; it cannot run with --variant no_rag")
+    if args.raer_epsilon is not None and not args.raer:
+        raise InputError("--raer-epsilon needs --raer")
+
+
+def _predictor(args: argparse.Namespace, labels, log) -> Callable:
+    return _neural_predictor(args, labels, log) if args.agents == "neural" else _llm_predictor(args, labels, log)
+
+
+def is_batch(args: argparse.Namespace) -> bool:
+    """Several PATHs, a folder, a manifest or --out: a batch with one row per input."""
+    from ..batch.discover import MANIFEST_EXTENSIONS
+
+    if args.out or len(args.paths) > 1:
+        return True
+    return len(args.paths) == 1 and (Path(args.paths[0]).is_dir()
+                                     or Path(args.paths[0]).suffix.lower() in MANIFEST_EXTENSIONS)
+
+
+def prediction_json(pred, *, explain: bool, raer: bool) -> dict:
+    """``--json`` of one input: the service's body without timing/media (trace only with explain, the RAER record
+    with raer)."""
+    d = pred.to_dict(with_trace=explain)
+    if raer:
+        d["raer"] = (pred.trace or {}).get("raer")
+    return d
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..schema import parse_label_list
+
+    if not args.paths and not args.text:
+        raise InputError('give a media PATH and/or --text "..."')
+    _check_agent_options(args)
+    if is_batch(args):
+        return run_batch(args)
+    if args.fresh:
+        raise InputError("--fresh is for a batch with --out")
+    return run_one(args, labels=parse_label_list(args.labels, what="--labels") if args.labels is not None else None)
+
+
+def run_one(args: argparse.Namespace, *, labels) -> int:
+    from ..schema import Sample, Turn
+    from ..textsafe import clean_input, edge_note, scrub
+
+    path = args.paths[0] if args.paths else None
+    args.text = clean_input(args.text, what="--text", note=edge_note)
+    args.speaker = clean_input(args.speaker, what="--speaker", note=edge_note)
+    if args.text is not None and not args.text.strip():
+        raise InputError("--text is empty")
     ctx = tuple(Turn(speaker=s, text=t) for s, t in read_context(args.context, note=edge_note)) if args.context \
         else ()
     video = audio = None
-    if args.path:
+    if path:
         from ..media import probe
 
-        info = probe(args.path)
-        video, audio = (args.path, None) if info.has_video else (None, args.path)
-    sample_id = clean_input(Path(args.path).name, what="the file name", note=edge_note) if args.path else "text"
-    sample = Sample(id=sample_id, text=args.text, context=ctx,
-                    speaker=args.speaker, video=video, audio=audio)
+        info = probe(path)
+        video, audio = (path, None) if info.has_video else (None, path)
+    sample_id = clean_input(Path(path).name, what="the file name", note=edge_note) if path else "text"
+    sample = Sample(id=sample_id, text=args.text, context=ctx, speaker=args.speaker, video=video, audio=audio)
     log = (lambda m: None) if args.json else (lambda m: print(m))
-    if args.agents == "neural":
-        agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
-                                 allow_foreign_kb=args.allow_foreign_kb)
-        raer = False
-        if args.raer:
-            from ..raer.config import RAERConfig
-
-            raer = RAERConfig() if args.raer_epsilon is None else RAERConfig(epsilon=args.raer_epsilon)
-        elif args.raer_epsilon is not None:
-            raise InputError("--raer-epsilon needs --raer")
-        [pred] = agent.predict([sample], label_set=labels, explain=args.explain or args.json, raer=raer)
-    else:
-        if args.raer and args.variant == "no_rag":
-            raise InputError("--raer retrieves from the knowledge base; it cannot run with --variant no_rag")
-        if args.raer_epsilon is not None and not args.raer:
-            raise InputError("--raer-epsilon needs --raer")
-        pred = _llm_predict(args, sample, labels, log)
+    pred = _predictor(args, labels, log)(sample)
     if args.json:
-        d = pred.to_dict(with_trace=True)
+        d = prediction_json(pred, explain=args.explain, raer=args.raer)
         print(scrub(json.dumps(d, indent=2, ensure_ascii=False))[0])  # nothing unprintable reaches stdout
     else:
         _print_human(pred, args.explain)
         if args.raer and pred.trace and "raer" in pred.trace:
             _print_raer(pred.trace["raer"])
     return 0
+
+
+def _print_row(row) -> None:
+    if row.ok:
+        print(f"{row.id}\t{row.label}\t{row.sentiment}\t{', '.join(row.ov_set)}\t{row.seconds:.2f} s")
+    else:
+        print(f"{row.id}\terror: {row.error}")
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """PATH... [--out FILE]: every input one row (see ``affectagent.batch``); exit 1 when some inputs failed."""
+    from ..batch import LazyPredict, discover
+    from ..batch import run_batch as run_rows
+    from ..batch.rows import row_format
+    from ..schema import parse_label_list
+    from ..textsafe import scrub
+
+    given = [f"--{name}" for name in BATCH_ONLY_FOR_ONE if getattr(args, name)]
+    if given:
+        raise InputError(f"{' / '.join(given)} {'is' if len(given) == 1 else 'are'} for one input; in a batch give "
+                         "texts, context and speakers per row in a manifest (README: Batch prediction)")
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        row_format(out)
+    labels = parse_label_list(args.labels, what="--labels") if args.labels is not None else None
+    found = discover(args.paths)
+    if found.ignored:
+        print(f"{found.ignored} file(s) in the folders are not video, audio or image files and were left out",
+              file=sys.stderr)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731 - stdout carries rows or the summary
+    predict = LazyPredict(lambda: _predictor(args, labels, log))
+    if out is None:
+        on_row = (lambda r: print(scrub(json.dumps(r.to_record(), ensure_ascii=False))[0], flush=True)) \
+            if args.json else _print_row
+    else:
+        on_row = None
+    summary = run_rows(found.items, predict=predict, out=out, resume=not args.fresh, progress=args.progress,
+                       on_row=on_row)
+    stream = sys.stdout if out is not None else sys.stderr
+    if args.json and out is not None:
+        print(json.dumps(summary.to_dict(), indent=2), file=stream)
+    else:
+        print(scrub(summary.format())[0], file=stream)
+        for rid in summary.failed_ids[:10]:
+            print(f"  failed: {rid}", file=stream)
+        if len(summary.failed_ids) > 10:
+            print(f"  ... and {len(summary.failed_ids) - 10} more (the error column says why)", file=stream)
+    return summary.exit_code

@@ -6,6 +6,12 @@
     affectagent score --task mer2024-ov --pred predict-openset.csv --gold check-openset.csv --groups openset-synonym.zip
     affectagent score --task cls --pred preds.csv --gold labels.csv --confusion-png cm.png
     affectagent score --task gen --pred responses.jsonl --gold references.jsonl --gen-metrics bleu,rouge_l
+    affectagent score --task cls --pred runs/evaluate/meld-dev-full/predictions.jsonl --gold labels.csv
+    affectagent score --task hit --pred preds.csv --gold labels.csv     (preds.csv from: affectagent predict ... --out)
+
+The project's own prediction files are read as they are: ``evaluate``'s predictions.jsonl and ``predict --out``
+rows (.jsonl / .csv) name a sample ``id`` (read as ``name``) and its open-vocabulary set ``ov_set`` (read as
+``openset``); a batch row with an ``error`` is no prediction (see --missing-as-empty).
 """
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = ServiceSettings()
     p = sub.add_parser("serve", help="serve the predictor over HTTP with a web page (upload a clip or type a text)",
                        description="Load the agents once, then answer POST /v1/predict (multipart upload or JSON), "
-                                   "GET /health, GET /v1/labels, and serve a web page at /. See docs/service.md.")
+                                   "GET /health, GET /v1/labels, and serve a web page at / (and the arena's human "
+                                   "voting page at /arena with --arena-run). See docs/service.md, docs/arena.md.")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--checkpoint", help="agents checkpoint (default: the shipped one)")
@@ -37,6 +38,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--allowed-host", action="append", default=[], metavar="HOST",
                    help="answer only requests for this Host (repeatable; *.example.com for subdomains); browser "
                         "requests must then come from an Origin on this list too (default: any host)")
+    p.add_argument("--arena-run", metavar="RUN_DIR",
+                   help="an arena run folder (affectagent arena run --out RUN_DIR): the /arena page puts its matches "
+                        "to human judges and ranks the contestants by their votes (default: none, /arena says so)")
+    p.add_argument("--arena-votes", metavar="FILE",
+                   help="SQLite file for the human votes (default: RUN_DIR/votes.sqlite)")
     p.add_argument("--allow-foreign-kb", action="store_true",
                    help="serve --kb even though its recorded encoder differs from the checkpoint's")
     p.add_argument("--feature-cache", action="store_true",
@@ -59,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     settings = ServiceSettings(max_upload_mb=args.max_upload_mb, max_media_seconds=args.max_media_seconds,
                                max_pending=args.max_pending, upload_dir=args.upload_dir,
                                header_timeout_seconds=args.header_timeout, body_timeout_seconds=args.body_timeout,
-                               request_timeout_seconds=args.request_timeout, allowed_hosts=tuple(args.allowed_host))
+                               request_timeout_seconds=args.request_timeout, allowed_hosts=tuple(args.allowed_host),
+                               arena_run=args.arena_run, arena_votes=args.arena_votes)
     spec = AgentSpec(checkpoint=args.checkpoint, kb=args.kb, variant=args.variant, data_root=args.data_root,
                      feature_cache=args.feature_cache, allow_foreign_kb=args.allow_foreign_kb)
     serve(spec, settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)

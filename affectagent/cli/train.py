@@ -1,4 +1,5 @@
-"""``affectagent train RECIPE ...``: every trainer of the project (sft, mappo, text-emotion, fer, lora-mappo).
+"""``affectagent train RECIPE ...``: every trainer of the project (sft, mappo, text-emotion, fer, lora-mappo,
+nanoemox).
 
 A recipe's options are generated from its config dataclass(es) (``cli.config_args.ConfigArgs``: type, default and help
 from the fields), so every default lives in one place, the config. Options that are not config fields (corpora,
@@ -212,6 +213,23 @@ def run_lora_mappo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- nanoemox -----------------------------------------------------------------------------------------------------
+def _nanoemox_arguments(p: argparse.ArgumentParser) -> None:
+    from ..nanoemox.train import cli_spec
+
+    p.add_argument("--out", required=True, help="run folder (one sub-folder per phase: phase1/ phase2/ phase3/ joint/)")
+    p.add_argument("--init", help="model folder to start from (default: the previous phase's <out>/phaseN/model)")
+    p.add_argument("--fresh", action="store_true", help="ignore this phase's checkpoint and start it over")
+    cli_spec().add_to(p)
+
+
+def run_nanoemox(args: argparse.Namespace) -> int:
+    from ..nanoemox.train import cli_spec, run_phase
+
+    run_phase(cli_spec().build(args), out=args.out, init=args.init, resume=not args.fresh, command=_command_line())
+    return 0
+
+
 TRAINERS: tuple[TrainCommand, ...] = (
     TrainCommand("sft", "SFT warm start: planner, filter, generator, RAAF and MB-MoE",
                  "Encode the corpora, build the evidence KB from them, and train the shared actor.",
@@ -229,6 +247,9 @@ TRAINERS: tuple[TrainCommand, ...] = (
     TrainCommand("lora-mappo", "token-level MAPPO of an LLM generator (LoRA) on MELD train",
                  "LoRA MAPPO of a causal LM labelling MELD train utterances (a few steps on CPU, real runs on GPU).",
                  lambda p: _lora_mappo_spec().add_to(p), run_lora_mappo),
+    TrainCommand("nanoemox", "Nano-EmoX P2E curriculum (--phase 1|2|3) or the Jo-T ablation (--joint)",
+                 "Train one P2E phase of Nano-EmoX (or Jo-T) for a fixed step budget; re-running the same command "
+                 "resumes from the phase's checkpoint.", _nanoemox_arguments, run_nanoemox),
 )
 
 

@@ -9,13 +9,16 @@ column names (header row required; delimiter detected from the header). Example:
     {"id": "utt-7", "text": "You did WHAT?", "context": [{"speaker": "Ann", "text": "I sold the car."}],
      "speaker": "Bob", "label": "surprise"}
     {"id": "call-3", "audio": "/data/calls/3.wav"}
+    {"id": "face-9", "image": "faces/9.jpg"}
 
-Fields (only one of ``video`` / ``audio`` / ``text`` is required per record):
+Fields (only one of ``video`` / ``audio`` / ``image`` / ``text`` is required per record):
 
 =========== =========================================================================================================
 id          unique string; default ``<file stem>-<line>`` when absent or empty
 video       path to a video file (with or without an audio track)
 audio       path to an audio file
+image       path to a still image (jpg / png / webp / bmp): one face frame, no audio (``Sample.video`` holds the
+            path; ``media`` decodes it as a one-frame video). Not together with ``video``.
 text        the utterance or transcript
 context     previous turns, oldest first: ``[{"speaker": "A", "text": "..."}, ...]`` or ``["...", "..."]``
             (in CSV: the same JSON in the cell)
@@ -33,23 +36,24 @@ meta        JSON object of anything else; unknown columns are added to ``meta`` 
 
 Relative media paths resolve against the manifest's folder; every media file must exist (DataNotFoundError naming the
 manifest line). A malformed line (bad JSON, unknown label, no video/audio/text, bad context, duplicate id) raises
-InputError naming the file and line.
+InputError naming the file and line. ``ManifestDataset.read_each`` yields each line's sample or its error instead
+(batch prediction: a bad line is one failed row, not the end of the run).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-from ..errors import DataNotFoundError
+from ..errors import AffectAgentError, DataNotFoundError
 from ..schema import CANONICAL_EMOTIONS, CANONICAL_SPACE, SENTIMENTS, LabelSpace, Sample, Turn
 from .base import ALL, DatasetSpec, default_sentiment
 from .table import Row, read_rows
 
-MEDIA_FIELDS: tuple[str, ...] = ("video", "audio")
-CONTENT_FIELDS: tuple[str, ...] = ("video", "audio", "text")
+MEDIA_FIELDS: tuple[str, ...] = ("video", "audio", "image")
+CONTENT_FIELDS: tuple[str, ...] = ("video", "audio", "image", "text")
 KNOWN_FIELDS: frozenset[str] = frozenset({
-    "id", "video", "audio", "text", "context", "speaker", "label", "labels", "sentiment", "valence", "arousal",
+    "id", "video", "audio", "image", "text", "context", "speaker", "label", "labels", "sentiment", "valence", "arousal",
     "dominance", "group", "split", "meta",
 })
 _ALLOWED = ", ".join(CANONICAL_EMOTIONS)
@@ -110,6 +114,10 @@ def _media(row: Row, column: str, base: Path) -> Path | None:
     return path
 
 
+def _row_id(row: Row) -> str:
+    return row.text("id", required=False) or f"{row.path.stem}-{row.line}"
+
+
 class ManifestDataset(DatasetSpec):
     name = "manifest"
     description = "your own data: JSONL/CSV manifest of video / audio / text with optional context and label"
@@ -125,22 +133,38 @@ class ManifestDataset(DatasetSpec):
         return CANONICAL_SPACE
 
     def read(self, path: Path, *, split: str, limit: int | None = None) -> list[Sample]:
-        rows = read_rows(path, required=(), any_of=CONTENT_FIELDS, delimiter=",")
-        base = path.parent.resolve()
         samples = []
-        for row in rows:
-            row_split = (row.text("split", required=False) or split).lower()
-            if split != ALL and row.text("split", required=False) and row_split != split:
-                continue
-            samples.append(self._sample(row, row_split, base))
+        for _, _, got in self.read_each(path, split=split):
+            if isinstance(got, AffectAgentError):
+                raise got
+            samples.append(got)
             if limit is not None and len(samples) >= limit:
                 break
         return samples
 
+    def read_each(self, path: Path, *, split: str = ALL) -> Iterator[tuple[int, str, Sample | AffectAgentError]]:
+        """(line, id, sample or the error of that line) for every row of ``split``. A file that cannot be read as a
+        table at all (not found, bad JSON, no content column) still raises; the id of a failed line is its ``id``
+        field or ``<file stem>-<line>``."""
+        rows = read_rows(path, required=(), any_of=CONTENT_FIELDS, delimiter=",")
+        base = path.parent.resolve()
+        for row in rows:
+            row_split = (row.text("split", required=False) or split).lower()
+            if split != ALL and row.text("split", required=False) and row_split != split:
+                continue
+            sid = _row_id(row)
+            try:
+                yield row.line, sid, self._sample(row, row_split, base)
+            except AffectAgentError as exc:
+                yield row.line, sid, exc
+
     def _sample(self, row: Row, split: str, base: Path) -> Sample:
         text = row.get("text")
         text = None if text is None or str(text) == "" else str(text)
-        video, audio = (_media(row, c, base) for c in MEDIA_FIELDS)
+        video, audio, image = (_media(row, c, base) for c in MEDIA_FIELDS)
+        if video is not None and image is not None:
+            raise row.error("give either video or image, not both")
+        video = video if video is not None else image
         if text is None and video is None and audio is None:
             raise row.error(f"needs at least one of {', '.join(CONTENT_FIELDS)}")
         raw = row.text("label", required=False)
@@ -158,7 +182,7 @@ class ManifestDataset(DatasetSpec):
             raise row.error("meta must be a JSON object")
         meta = {**meta, **{k: v for k, v in row.values.items() if k not in KNOWN_FIELDS and v not in (None, "")}}
         return Sample(
-            id=row.text("id", required=False) or f"{row.path.stem}-{row.line}",
+            id=_row_id(row),
             text=text, context=parse_context(row), speaker=row.text("speaker", required=False),
             video=video, audio=audio, label=label, raw_label=raw, labels=_labels(row), sentiment=sentiment,
             valence=_number(row, "valence"), arousal=_number(row, "arousal"), dominance=_number(row, "dominance"),

@@ -10,12 +10,14 @@ Instances hold MediaPipe graphs: not thread-safe, create one per thread; ``close
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import InputError, MissingDependencyError
+from ..quiet import native_stderr_filtered
 
 # Face-mesh indices of the named points used by face_geometry / face_align ("r"/"l" = subject's right/left).
 MESH_POINTS: dict[str, int] = {
@@ -28,6 +30,7 @@ MESH_POINTS: dict[str, int] = {
 }
 MESH_SIZE = 468
 
+NATIVE_CHATTY_CALLS = 3  # MediaPipe logs its graph start-up during the first calls; later calls run unfiltered
 INSTALL_HINT = "pip install mediapipe==0.10.21 (last release with the bundled face mesh; needs numpy<2, protobuf<5)"
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels (x1/y1 exclusive)
@@ -101,12 +104,16 @@ class BlazeFaceDetector:
     def __init__(self, *, min_confidence: float = 0.5, full_range: bool = False) -> None:
         if not 0.0 < min_confidence < 1.0:
             raise InputError(f"min_confidence must be in (0, 1), got {min_confidence}")
-        mp = _import_mediapipe()
-        self._det = mp.solutions.face_detection.FaceDetection(model_selection=1 if full_range else 0,
-                                                              min_detection_confidence=min_confidence)
+        with native_stderr_filtered():
+            mp = _import_mediapipe()
+            self._det = mp.solutions.face_detection.FaceDetection(model_selection=1 if full_range else 0,
+                                                                  min_detection_confidence=min_confidence)
+        self._calls = 0
 
     def detect(self, frame: np.ndarray) -> list[tuple[Box, float]]:
-        return _boxes(self._det, as_rgb(frame))
+        self._calls += 1
+        with native_stderr_filtered() if self._calls <= NATIVE_CHATTY_CALLS else contextlib.nullcontext():
+            return _boxes(self._det, as_rgb(frame))
 
     def close(self) -> None:
         self._det.close()
@@ -118,12 +125,15 @@ class MediaPipeFaceLandmarker:
     def __init__(self, *, min_confidence: float = 0.5, fallback_full_range: bool = True) -> None:
         if not 0.0 < min_confidence < 1.0:
             raise InputError(f"min_confidence must be in (0, 1), got {min_confidence}")
-        mp = _import_mediapipe()
         self.min_confidence = min_confidence
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=min_confidence)
-        self._full = (mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
-                      if fallback_full_range else None)
+        with native_stderr_filtered():
+            mp = _import_mediapipe()
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=False, min_detection_confidence=min_confidence)
+            self._full = (mp.solutions.face_detection.FaceDetection(model_selection=1,
+                                                                    min_detection_confidence=min_confidence)
+                          if fallback_full_range else None)
+        self._calls = 0
 
     # -- detection ---------------------------------------------------------------------------------------------
     def _mesh_points(self, rgb: np.ndarray) -> np.ndarray | None:
@@ -136,6 +146,11 @@ class MediaPipeFaceLandmarker:
 
     def detect(self, frame: np.ndarray) -> DetectedFace | None:
         """The most prominent face of an RGB frame, or None when none is found."""
+        self._calls += 1
+        with native_stderr_filtered() if self._calls <= NATIVE_CHATTY_CALLS else contextlib.nullcontext():
+            return self._detect(frame)
+
+    def _detect(self, frame: np.ndarray) -> DetectedFace | None:
         rgb = as_rgb(frame)
         h, w = rgb.shape[:2]
         pts = self._mesh_points(rgb)

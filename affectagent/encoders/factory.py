@@ -67,6 +67,19 @@ def _shared(kind: str, name: str, build: Callable[[], Any]) -> Any:
         return _instances[key]
 
 
+def close_shared() -> None:
+    """Close and forget the shared encoder instances that hold native resources (MediaPipe graphs), so their
+    teardown happens now rather than at interpreter exit (the CLI does this before it stops filtering stderr)."""
+    with _lock:
+        items = list(_instances.items())
+        for key, enc in items:
+            if callable(getattr(enc, "close", None)):
+                try:
+                    enc.close()
+                finally:
+                    _instances.pop(key, None)
+
+
 def get_text_encoder(name: str = DEFAULT_TEXT_ENCODER) -> TextEncoder:
     """Registered text encoder (``e5``, ``minilm``) or any local sentence-transformers path / cached HF id."""
     def build() -> TextEncoder:

@@ -1,8 +1,9 @@
 """Opening a media file with PyAV (bundled ffmpeg) and turning every failure into a typed ``MediaError``.
 
 Checks, in order: the path exists and is a file -> size under the byte limit -> not 0 bytes -> ffmpeg can open
-it -> the detected container is an audio/video format (ffmpeg also "opens" text as ANSI art and still images
-as one-frame videos; those are ``UnsupportedFormatError``).
+it -> the detected container is an audio/video format or a still image (ffmpeg also "opens" text as ANSI art: that
+is an ``UnsupportedFormatError``). A still image (jpg / png / webp / bmp) opens as a one-frame video without audio
+(``is_image_format``; ``media.image`` decodes it).
 """
 from __future__ import annotations
 
@@ -26,13 +27,22 @@ MEDIA_DEMUXERS: frozenset[str] = frozenset({
     "wav", "w64", "mp3", "flac", "ogg", "aac", "aiff", "caf", "au", "wv", "ape", "amr", "opus", "h264", "hevc", "rm",
     "nut", "dv", "gxf", "mxf", "ivf", "oga", "spdif", "ac3", "eac3", "dts", "tta", "voc", "sox", "mlv", "smjpeg",
 })
+# ffmpeg demuxers of still images (``image2`` picks by file extension, the ``*_pipe`` ones by content).
+IMAGE_DEMUXERS: frozenset[str] = frozenset({"image2", "jpeg_pipe", "png_pipe", "webp_pipe", "bmp_pipe"})
+# Still-image file extensions that are first-class inputs (one face frame, no audio).
+IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
 # File extensions that claim to be media: a file with one of these that ffmpeg cannot open is corrupt,
 # anything else ffmpeg cannot open is an unsupported format.
 MEDIA_EXTENSIONS: frozenset[str] = frozenset({
     ".mp4", ".m4v", ".m4a", ".mov", ".mkv", ".webm", ".avi", ".flv", ".wmv", ".asf", ".ts", ".mts", ".m2ts",
     ".mpg", ".mpeg", ".3gp", ".3g2", ".wav", ".wave", ".mp3", ".flac", ".ogg", ".oga", ".ogv", ".opus", ".aac",
     ".aif", ".aiff", ".caf", ".au", ".wma", ".amr", ".w64", ".wv",
-})
+}) | IMAGE_EXTENSIONS
+
+
+def is_image_format(format_name: str) -> bool:
+    """True when a PyAV ``container.format.name`` (a comma list of demuxers) is a still-image demuxer."""
+    return bool(set(format_name.split(",")) & IMAGE_DEMUXERS)
 
 
 def import_av() -> Any:
@@ -69,14 +79,16 @@ def open_media(path: str | os.PathLike[str], *, max_bytes: int) -> Iterator[Any]
     except av.error.FFmpegError as exc:
         if p.suffix.lower() in MEDIA_EXTENSIONS:
             raise CorruptMediaError(f"cannot decode {p.name}: corrupt or truncated ({_reason(exc)})") from None
-        raise UnsupportedFormatError(f"unsupported format: {p.name} is not an audio/video file ffmpeg can read") from None
+        raise UnsupportedFormatError(f"unsupported format: {p.name} is not an audio/video/image file ffmpeg can "
+                                     "read") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CorruptMediaError(f"cannot read {p.name}: {exc}") from None
     try:
         demuxers = set(container.format.name.split(","))
-        if not demuxers & MEDIA_DEMUXERS:
+        if not demuxers & (MEDIA_DEMUXERS | IMAGE_DEMUXERS):
             raise UnsupportedFormatError(
-                f"unsupported format: {p.name} was detected as {container.format.long_name!r}, not an audio/video container"
+                f"unsupported format: {p.name} was detected as {container.format.long_name!r}, not an audio/video "
+                "container or a still image"
             )
         if not container.streams.video and not container.streams.audio:
             raise EmptyMediaError(f"{p.name} has no audio or video stream")

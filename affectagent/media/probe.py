@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import MediaConfig
-from .container import open_media
-from .errors import MediaTooLargeError
+from .container import is_image_format, open_media
+from .errors import CorruptMediaError, MediaTooLargeError
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class MediaInfo:
     size:            file size in bytes.
     fps:             video frame rate (average), ``None`` without video.
     width, height:   video frame size in pixels (0 without video).
+    is_image:        a still image (jpg / png / webp / bmp): one video frame, no audio, ``duration`` and ``fps`` None.
     audio_sr:        native audio sample rate (Hz), ``None`` without audio.
     audio_channels:  native audio channel count (0 without audio).
     """
@@ -37,6 +38,12 @@ class MediaInfo:
     audio_channels: int = 0
     audio_codec: str | None = None
     audio_duration: float | None = None
+    is_image: bool = False
+
+    @property
+    def kind(self) -> str:
+        """"image", "video" (with or without sound) or "audio"."""
+        return "image" if self.is_image else "video" if self.has_video else "audio"
 
     @property
     def resolution(self) -> str | None:
@@ -89,12 +96,18 @@ def probe(path: str | os.PathLike[str], *, max_bytes: int = MediaConfig.max_byte
             audio_dur = stream_seconds(a)
             if audio_dur is not None:
                 durations.append(audio_dur)
+        is_image = is_image_format(container.format.name)
+        if is_image:  # ffmpeg gives a still image the length of one frame at a nominal 25 fps: not a duration
+            durations, fps = [], None
+            if not width or not height:
+                raise CorruptMediaError(f"cannot read the image {p.name}: corrupt or truncated (no picture size in "
+                                        "its header)")
         duration = max(durations) if durations else None
         info = MediaInfo(
             path=p, format=container.format.name, duration=duration, size=p.stat().st_size,
             has_video=bool(container.streams.video), has_audio=bool(container.streams.audio),
             fps=fps, width=width or 0, height=height or 0, video_codec=vcodec,
-            audio_sr=sr, audio_channels=channels, audio_codec=acodec, audio_duration=audio_dur,
+            audio_sr=sr, audio_channels=channels, audio_codec=acodec, audio_duration=audio_dur, is_image=is_image,
         )
     if max_seconds is not None and duration is not None and duration > max_seconds:
         raise MediaTooLargeError(f"{p.name} lasts {duration:.1f} s, over the {max_seconds:.0f} s limit")

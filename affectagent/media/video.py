@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from .config import MediaConfig
-from .container import import_av, open_media
+from .container import import_av, is_image_format, open_media
 from .errors import CorruptMediaError, EmptyMediaError, MediaTooLargeError, NoVideoStreamError
 from .probe import stream_seconds
 from .sampling import fit_within, sample_times
@@ -43,6 +43,7 @@ def load_frames(
     Returns (frames, timestamps): frames is a list of N RGB uint8 arrays (H, W, 3) (downscaled so the longer
     side is <= ``max_side``, turned upright by the container's display matrix), timestamps is (N,) float64 seconds of the kept frames. N <= max_frames; a video
     with fewer frames than requested returns each decoded frame at most once.
+    A still image (jpg / png / webp / bmp) is one frame at t = 0 (``media.image``).
     Raises ``NoVideoStreamError`` without a video stream, ``EmptyMediaError`` when no frame decodes,
     ``CorruptMediaError`` when decoding fails before any frame, ``MediaTooLargeError`` past ``max_seconds``.
     """
@@ -51,6 +52,10 @@ def load_frames(
         name = os.path.basename(os.fspath(path))
         if not container.streams.video:
             raise NoVideoStreamError(f"{name} has no video stream")
+        if is_image_format(container.format.name):
+            from .image import decode_image  # noqa: PLC0415
+
+            return [decode_image(container, name=name, max_side=max_side)], np.zeros(1, np.float64)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         duration = stream_seconds(stream)

@@ -7,6 +7,9 @@ Layouts (the benchmark's own CSVs, or JSONL / JSON with the same field names; on
     sentiment prediction   name,sentiment     positive | negative | neutral, or a number
     free text              name,reason        (also: description, text) for the offline extractor
 A JSONL file may hold several runs (a ``run`` field); pick one with ``run=``.
+The project's own prediction files are read as they are (``FIELD_ALIASES``): ``affectagent evaluate``'s
+predictions.jsonl and ``affectagent predict ... --out`` rows name a sample ``id`` and its open-vocabulary set
+``ov_set``; a batch row with an ``error`` (an input that failed) is no prediction and is left out.
 Everything here is I/O; the metrics are pure functions elsewhere.
 """
 from __future__ import annotations
@@ -26,6 +29,8 @@ from ..errors import InputError
 from .parsing import parse_group_lists, parse_label_list
 
 TEXT_FIELDS: tuple[str, ...] = ("reason", "description", "text")
+# field -> the names the project's own files use for it (evaluate's predictions.jsonl, predict --out rows)
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {"name": ("id",), "openset": ("ov_set",)}
 MAX_GROUP_MEMBER_BYTES = 1 << 20  # one synonym-group .npy holds a short string; refuse anything larger
 
 
@@ -52,9 +57,21 @@ def read_records(path: str | Path, *, run: str | None = None) -> list[dict[str, 
         records = _read_json(text, path)
     else:
         raise InputError(f"{path}: unsupported file type {suffix!r} (use .csv, .jsonl or .json)")
+    read = len(records)
+    records = [with_aliases(r) for r in records if not r.get("error")]
     if not records:
-        raise InputError(f"{path}: no records")
+        raise InputError(f"{path}: no records" + (" (every row is a failed input)" if read else ""))
     return _select_run(records, run, path)
+
+
+def with_aliases(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with each ``FIELD_ALIASES`` field filled from its alias when the field itself is absent."""
+    filled = {}
+    for name, aliases in FIELD_ALIASES.items():
+        alias = next((a for a in aliases if a in record), None)
+        if name not in record and alias is not None:
+            filled[name] = record[alias]
+    return {**record, **filled} if filled else record
 
 
 def _read_csv(text: str, path: Path) -> list[dict[str, Any]]:

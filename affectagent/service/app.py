@@ -6,6 +6,7 @@ Endpoints
     GET  /v1/labels    canonical emotions and the default candidate set
     GET  /health       status, checkpoint, KB, encoders, queue
     GET  /openapi.json the OpenAPI schema (FastAPI's /docs page is off: it loads its scripts from a CDN)
+    GET  /arena        the arena's human voting page, and /v1/arena/* (``arena_routes.py``; needs ``arena_run``)
 
 The agent is loaded once, when the app is created; one lock serialises the model calls (``runner.py``). Every
 error answers ``{"error": "<one line>"}`` with a 4xx status for bad input (``errors.py``); an unexpected
@@ -35,6 +36,7 @@ from .. import __version__
 from ..schema import CANONICAL_EMOTIONS, SENTIMENTS
 from .errors import (HostNotAllowedError, OriginNotAllowedError, RequestTimeoutError, ServerBusyError, one_line,
                      status_of)
+from .arena_routes import add_arena_routes
 from .reading import read_predict_request
 from .runner import ModelRunner, RunResult
 from .schemas import ErrorResponse, HealthResponse, LabelsResponse, MediaOut, PredictResponse, TimingOut
@@ -46,7 +48,7 @@ log = logging.getLogger("affectagent.service")
 
 # The page is one file with inline CSS and JS; the policy makes the browser refuse anything from elsewhere.
 PAGE_SECURITY_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                        "connect-src 'self'; img-src 'self' data:; media-src blob:; base-uri 'none'; form-action 'self'; "
+                        "connect-src 'self'; img-src 'self' data: blob:; media-src blob:; base-uri 'none'; form-action 'self'; "
                         "frame-ancestors 'none'")
 
 
@@ -177,6 +179,12 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
         return HTMLResponse(page, headers={"Content-Security-Policy": PAGE_SECURITY_POLICY,
                                            "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"})
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon():  # browsers ask for it; no icon, and no 404 in their consoles
+        return Response(status_code=204, headers={"Cache-Control": "max-age=86400"})
+
+    add_arena_routes(app, settings)
+
     kb_name = Path(described["kb"]).name if described.get("kb") else None
 
     @app.get("/health", response_model=HealthResponse)
@@ -232,7 +240,8 @@ def _predict_body_doc() -> dict[str, Any]:
     text = {"type": "string"}
     return {"required": True, "content": {
         "multipart/form-data": {"schema": {"type": "object", "properties": {
-            "file": {"type": "string", "format": "binary", "description": "video or audio file"},
+            "file": {"type": "string", "format": "binary",
+                     "description": "video, audio or still-image file (jpg / png / webp / bmp)"},
             "text": text, "context": {"type": "string", "description": "one 'Speaker: text' per line"},
             "speaker": text, "labels": {"type": "string", "description": "comma-separated canonical emotions"},
             "explain": {"type": "boolean"}, "raer": {"type": "boolean"}}}},

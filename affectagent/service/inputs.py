@@ -42,7 +42,9 @@ def check_labels_size(value: str | Sequence[str] | None) -> None:
 
 @dataclass(frozen=True)
 class PredictInput:
-    """A checked prediction request. ``media`` is the path of the uploaded file (in the request's temp folder)."""
+    """A checked prediction request. ``media`` is the path of the uploaded file (in the request's temp folder): a
+    video, an audio file or a still image (jpg / png / webp / bmp; the upload keeps its extension, ``upload_suffix``,
+    and ``media`` decodes it as one face frame without audio)."""
 
     text: str | None = None
     context: tuple[Turn, ...] = ()
@@ -54,7 +56,8 @@ class PredictInput:
     filename: str | None = None
 
     def to_sample(self, *, has_video: bool = False) -> Sample:
-        """The ``Sample`` for the pipeline; ``has_video`` (from probing the upload) picks video vs audio."""
+        """The ``Sample`` for the pipeline; ``has_video`` (from probing the upload: a clip or a still image) picks
+        video vs audio."""
         video = self.media if self.media is not None and has_video else None
         audio = self.media if self.media is not None and not has_video else None
         return Sample(id=self.filename or "text", text=self.text, context=self.context, speaker=self.speaker,

@@ -27,7 +27,7 @@ class MediaFacts:
     """What the uploaded file turned out to be."""
 
     filename: str | None
-    kind: str  # "video" (with or without sound) or "audio"
+    kind: str  # "video" (with or without sound), "audio" or "image" (a still image: one face frame, no audio)
     duration: float | None
     size: int
 
@@ -86,7 +86,7 @@ class ModelRunner:
             started = time.perf_counter()
             with _without_temp_path(request):
                 media = self._probe(request)
-                sample = request.to_sample(has_video=media is not None and media.kind == "video")
+                sample = request.to_sample(has_video=media is not None and media.kind in ("video", "image"))
                 kw = {"raer": True} if request.raer else {}
                 [pred] = self.agent.predict([sample], label_set=request.labels, explain=request.explain, **kw)
             done = time.perf_counter()
@@ -102,7 +102,7 @@ class ModelRunner:
         info = probe(request.media, max_bytes=self.max_media_bytes, max_seconds=self.max_media_seconds)
         if not info.has_video and not info.has_audio:
             raise MediaError(f"{request.filename or 'the upload'} has neither a video nor an audio stream")
-        return MediaFacts(filename=request.filename, kind="video" if info.has_video else "audio",
+        return MediaFacts(filename=request.filename, kind=info.kind,
                           duration=info.duration, size=info.size)
 
     def call(self, fn: Callable[[Any], Any]) -> Any:

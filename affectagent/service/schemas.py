@@ -68,7 +68,7 @@ class TimingOut(BaseModel):
 
 class MediaOut(BaseModel):
     filename: str | None
-    kind: Literal["video", "audio"]
+    kind: Literal["video", "audio", "image"]
     duration: float | None = Field(..., description="seconds")
     size: int = Field(..., description="bytes")
 

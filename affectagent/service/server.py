@@ -24,6 +24,7 @@ from .spec import AgentSpec
 ENV_SPEC = "AFFECTAGENT_SERVICE_SPEC"
 ENV_SETTINGS = "AFFECTAGENT_SERVICE_SETTINGS"
 WARM_UP_TEXT = "Hello, how are you?"
+PATH_SETTINGS = ("upload_dir", "arena_run", "arena_votes")  # ServiceSettings fields that are paths (None or Path)
 
 
 def _uvicorn():
@@ -55,14 +56,16 @@ def check_port_free(host: str, port: int) -> None:
 
 def _settings_to_json(settings: ServiceSettings) -> str:
     d = dataclasses.asdict(settings)
-    d["upload_dir"] = str(settings.upload_dir) if settings.upload_dir else None
+    for name in PATH_SETTINGS:
+        d[name] = str(d[name]) if d[name] is not None else None
     d["allowed_hosts"] = list(settings.allowed_hosts)
     return json.dumps(d)
 
 
 def _settings_from_json(text: str) -> ServiceSettings:
     d = json.loads(text)
-    d["upload_dir"] = Path(d["upload_dir"]) if d.get("upload_dir") else None
+    for name in PATH_SETTINGS:
+        d[name] = Path(d[name]) if d.get(name) else None
     return ServiceSettings(**d)
 
 

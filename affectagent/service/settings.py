@@ -32,6 +32,9 @@ class ServiceSettings:
     allowed_hosts:     host names the service answers to (the Host header, without the port; "*.example.com" for
                        subdomains); an Origin header, when a browser sends one, must name one of them too. Empty:
                        any host and origin (the default, for 127.0.0.1 behind a proxy). Otherwise 400 / 403.
+    arena_run:         an arena run folder (``affectagent arena run --out DIR``) whose stored matches the ``/arena``
+                       page puts to human judges; None: the page says no arena run is configured.
+    arena_votes:       the SQLite file the human votes are stored in (default: ``<arena_run>/votes.sqlite``).
     """
 
     max_upload_mb: float = 200.0
@@ -46,6 +49,8 @@ class ServiceSettings:
     body_timeout_seconds: float = 30.0
     request_timeout_seconds: float = 300.0
     allowed_hosts: tuple[str, ...] = ()
+    arena_run: Path | None = None
+    arena_votes: Path | None = None
 
     def __post_init__(self) -> None:
         positive = {"max_upload_mb": self.max_upload_mb, "max_media_seconds": self.max_media_seconds,
@@ -74,6 +79,18 @@ class ServiceSettings:
                 name = name[1:-1]  # [::1] -> ::1, as the Host header is compared without brackets
             clean.append(name)
         object.__setattr__(self, "allowed_hosts", tuple(dict.fromkeys(clean)))
+        if self.arena_run is not None:
+            run = Path(self.arena_run).expanduser()
+            if not (run / "run.json").is_file():
+                raise InputError(f"arena run folder not found or not a run (no run.json): {run}")
+            object.__setattr__(self, "arena_run", run)
+        if self.arena_votes is not None:
+            if self.arena_run is None:
+                raise InputError("arena_votes needs arena_run (the votes are about that run's matches)")
+            votes = Path(self.arena_votes).expanduser()
+            if votes.is_dir():
+                raise InputError(f"arena votes file is a folder: {votes}")
+            object.__setattr__(self, "arena_votes", votes)
 
     @property
     def max_upload_bytes(self) -> int:

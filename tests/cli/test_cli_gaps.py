@@ -82,7 +82,7 @@ def _blank_clip(path, seconds=2.0, fps=10, sr=16000):
 def test_a_clip_with_nothing_to_perceive_says_so(tiny_checkpoint, tmp_path, capsys):
     clip = _blank_clip(tmp_path / "grey.mp4")
     ckpt = ["--checkpoint", str(tiny_checkpoint)]
-    assert main(["predict", str(clip), "--json", *ckpt]) == 0
+    assert main(["predict", str(clip), "--json", "--explain", *ckpt]) == 0
     d = json.loads(capsys.readouterr().out)
     assert NOTHING in d["rationale"] and "sampled frames" in d["rationale"]
     assert d["trace"]["modalities"] == ["visual"]  # only the scene descriptor: no words, no voice, no face

@@ -47,7 +47,7 @@ def test_llm_agents_with_the_real_qwen_0_5b_explain_and_json(tiny_checkpoint, ca
     for heading in ("-- query planner", "-- evidence filter", "-- emotion generator"):
         assert heading in out
     assert out.count("   output: ") == 3 and "label:" in out and "hf:qwen-0.5b (full)" in out
-    assert main(args + ["--json", "--variant", "no_rag"]) == 0
+    assert main(args + ["--json", "--explain", "--variant", "no_rag"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert d["label"] in ("neutral", "happy", "surprise", "sad") and d["evidence"] == []
     assert list(d["trace"]["roles"]) == ["generator"] and d["trace"]["roles"]["generator"]["raw"]
@@ -62,7 +62,7 @@ def test_openai_agents_against_a_real_local_server(tiny_checkpoint, tmp_path, ca
         monkeypatch.setenv("AFFECTAGENT_OPENAI_API_KEY", "secret")  # the key from the environment
         rc = main(["predict", "--text", "I can't believe you ate my sandwich.", "--agents", "openai", "--base-url",
                    f"{base}/v1", "--model", "qwen-0.5b", "--checkpoint", str(tiny_checkpoint), "--top-k", "1",
-                   "--max-tokens", "24", "--json"])
+                   "--max-tokens", "24", "--json", "--explain"])
         assert rc == 0
         d = json.loads(capsys.readouterr().out)
         assert d["trace"]["backend"].startswith("openai:") and set(d["trace"]["roles"]) == {"planner", "filter",

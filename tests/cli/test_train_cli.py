@@ -20,7 +20,7 @@ from affectagent.cli.config_args import ConfigArgs, field_docs
 from affectagent.errors import InputError
 from affectagent.paths import data_root
 
-TRAINERS = ("sft", "mappo", "text-emotion", "fer", "lora-mappo")
+TRAINERS = ("sft", "mappo", "text-emotion", "fer", "lora-mappo", "nanoemox")
 
 
 def _args(*argv: str) -> argparse.Namespace:

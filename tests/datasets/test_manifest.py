@@ -47,7 +47,7 @@ def test_split_column_filters(tmp_path):
 
 @pytest.mark.parametrize("record, message", [
     ({"id": "x", "text": "a", "label": "joy"}, r"line 2: label 'joy' is not a canonical emotion; allowed: neutral, "),
-    ({"id": "x"}, r"line 2: needs at least one of video, audio, text"),
+    ({"id": "x"}, r"line 2: needs at least one of video, audio, image, text"),
     ({"id": "x", "text": "a", "context": "not json"}, r"line 2: context must be a JSON list"),
     ({"id": "x", "text": "a", "context": [{"speaker": "A"}]}, r"line 2: context turn 1 must be"),
     ({"id": "ok", "text": "dup"}, r"duplicate sample id 'ok'"),

@@ -92,8 +92,8 @@ def test_unsupported_formats(tmp_path, still_image):
     txt.write_text("not a video\n" * 200)
     with pytest.raises(UnsupportedFormatError, match="not an audio/video"):
         probe(txt)  # ffmpeg "opens" text as ANSI art
-    with pytest.raises(UnsupportedFormatError):
-        load_frames(still_image)  # a still image is not a clip
+    frames, times = load_frames(still_image)  # a still image is one frame (media.image), not an unsupported file
+    assert len(frames) == 1 and frames[0].ndim == 3 and list(times) == [0.0]
     bogus = tmp_path / "data.xyz"
     bogus.write_bytes(os.urandom(5000))
     with pytest.raises(UnsupportedFormatError):

@@ -156,6 +156,15 @@ def test_video_upload(client, talking_clip):
     assert set(d["trace"]["modalities"]) == {"text", "audio", "visual"}  # transcript, voice, face
 
 
+def test_still_image_upload(client, still_image):
+    r = client.post("/v1/predict", files={"file": (still_image.name, still_image.read_bytes(), "image/jpeg")},
+                    data={"explain": "true"})
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["media"]["kind"] == "image" and d["media"]["duration"] is None and d["id"] == "justin.jpg"
+    assert d["trace"]["modalities"] == ["visual"] and "face in 1 frame" in d["rationale"]
+
+
 def test_video_without_sound(client, silent_video):
     r = client.post("/v1/predict", files={"file": ("silent.mp4", silent_video.read_bytes(), "video/mp4")},
                     data={"explain": "true"})
@@ -197,8 +206,8 @@ def test_bad_requests(client, kwargs, status, needle):
 def test_bad_media(client, still_image, tmp_path):
     err = _error(client.post("/v1/predict", files={"file": ("broken.mp4", b"\x00garbage" * 200, "video/mp4")}), 422)
     assert "broken.mp4" in err and "corrupt" in err
-    assert "not an audio/video" in _error(client.post(
-        "/v1/predict", files={"file": (still_image.name, still_image.read_bytes(), "image/jpeg")}), 422)
+    assert "corrupt" in _error(client.post(  # a still image is an input (one face frame); a broken one is not
+        "/v1/predict", files={"file": ("cut.jpg", still_image.read_bytes()[:300], "image/jpeg")}), 422)
     assert "empty" in _error(client.post("/v1/predict", files={"file": ("e.wav", b"", "audio/wav")}), 422)
     notes = tmp_path / "notes.txt"
     notes.write_text("not media at all\n" * 50)

@@ -1,0 +1,130 @@
+"""Output discipline: third-party warnings and native-library log lines stay off the terminal unless asked for.
+
+Three levels, chosen once per process (``affectagent --verbose | --quiet``, or ``AFFECTAGENT_VERBOSITY``):
+  verbose  everything, as the libraries print it;
+  normal   (default) our own messages and progress bars; Python warnings of third-party packages and the start-up
+           chatter that C++ libraries (MediaPipe / TFLite / absl / glog) write straight to file descriptor 2 are
+           dropped;
+  quiet    errors only: no progress bars, no messages (results on stdout are unaffected).
+
+Native lines are filtered, not discarded wholesale: ``native_stderr_filtered`` captures fd 2 into a temporary file
+while a block runs and re-emits every line that is not a known log-noise pattern, so a real native error still shows.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import tempfile
+import threading
+import warnings
+from typing import Iterator
+
+LEVELS = ("quiet", "normal", "verbose")
+ENV = "AFFECTAGENT_VERBOSITY"
+
+# absl / glog lines ("W0000 00:00:179... file.cc:114] ..."), their preamble, TFLite delegate notes
+NATIVE_NOISE = re.compile(
+    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\]"
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
+    r")")
+
+
+def level() -> str:
+    value = os.environ.get(ENV, "normal").strip().lower()
+    return value if value in LEVELS else "normal"
+
+
+def apply(chosen: str) -> None:
+    """Set the process's level: environment for libraries read at import time, Python warning filters, tqdm."""
+    if chosen not in LEVELS:
+        raise ValueError(f"verbosity {chosen!r} not in {LEVELS}")
+    os.environ[ENV] = chosen
+    if chosen == "verbose":
+        return
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    for category in (FutureWarning, DeprecationWarning, UserWarning, RuntimeWarning):
+        warnings.filterwarnings("ignore", category=category, module=r"(?!affectagent)")
+    if chosen == "quiet":
+        os.environ["TQDM_DISABLE"] = "1"
+
+
+def keep_native_line(line: str) -> bool:
+    return not NATIVE_NOISE.match(line)
+
+
+@contextlib.contextmanager
+def native_stderr_filtered() -> Iterator[None]:
+    """Run a block with fd 2 captured; afterwards re-emit the lines worth showing (all of them when verbose)."""
+    if level() == "verbose":
+        yield
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured by a test runner)
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), fd)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, fd)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read().decode("utf-8", "replace")
+            kept = [ln for ln in text.splitlines() if keep_native_line(ln)]
+            if level() == "quiet":
+                kept = [ln for ln in kept if re.search(r"error|fatal", ln, re.IGNORECASE)]
+            if kept:
+                sys.stderr.write("\n".join(kept) + "\n")
+                sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def native_stderr_filtered_for_process() -> Iterator[None]:
+    """Route fd 2 through a pipe for the whole block; a reader thread forwards every line that is worth showing to
+    the real stderr (native libraries also log from their own threads, at any time, so a per-call capture misses
+    some). Python's own stderr output goes through the same pipe, so the order of lines is kept."""
+    if level() == "verbose":
+        yield
+        return
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, fd)
+    os.close(write_end)
+    quiet_mode = level() == "quiet"
+
+    def forward() -> None:
+        with os.fdopen(read_end, "rb") as src:
+            for raw in src:
+                line = raw.decode("utf-8", "replace")
+                if not keep_native_line(line):
+                    continue
+                if quiet_mode and not re.search(r"error|fatal|traceback", line, re.IGNORECASE):
+                    continue
+                os.write(saved, raw)
+
+    reader = threading.Thread(target=forward, name="stderr-filter", daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, fd)  # closes the pipe's last write end: the reader sees EOF after the last line
+        reader.join(timeout=5)
+        os.close(saved)
