@@ -83,7 +83,7 @@ def test_kb_build_from_a_manifest_with_lone_surrogates(tmp_path):
                 b'{"text": "No id: named after the undecodable file.", "meta": {"note": "\\ud83d"}}\n'
                 b'{"id": "m3", "text": "Leave me alone.", "label": "angry"}\n')
     out = tmp_path / "kb"
-    proc = _cli("kb", "build", "--manifest", manifest, "--out", str(out), "--quiet")
+    proc = _cli("kb", "build", "--manifest", manifest, "--out", str(out))  # notes show (--quiet = errors only)
     err = proc.stderr.decode("utf-8", "replace")
     assert proc.returncode == 0, err[-3000:]
     assert "line 1 and 1 more line(s): 3 invalid character(s) (not valid UTF-8) replaced by U+FFFD" in err
