@@ -1,0 +1,45 @@
+"""Output levels: third-party noise hidden by default, everything with --verbose, errors only with --quiet."""
+import subprocess
+import sys
+
+from affectagent.cli import split_verbosity
+from affectagent.quiet import keep_native_line
+from tests.resources import shared
+
+NOISE = [
+    "W0000 00:00:1796238209.324187   23622 inference_feedback_manager.cc:114] Feedback manager requires a model",
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",
+]
+
+
+def test_native_noise_patterns_are_dropped_and_other_lines_kept():
+    assert not any(keep_native_line(line) for line in NOISE)
+    assert keep_native_line("affectagent: error: media file not found: x.mp4")
+    assert keep_native_line("Segmentation fault in libfoo")
+
+
+def test_verbosity_flags_go_anywhere_before_a_double_dash():
+    assert split_verbosity(["predict", "a.mp4", "--quiet"]) == (["predict", "a.mp4"], "quiet")
+    assert split_verbosity(["--verbose", "predict", "--quiet"]) == (["predict"], "quiet")  # the last one wins
+    assert split_verbosity(["predict", "--", "--quiet"]) == (["predict", "--", "--quiet"], None)
+
+
+def _features(*extra):
+    image = shared("clips/fer/justin.jpg") / "clips" / "fer" / "justin.jpg"
+    return subprocess.run([sys.executable, "-m", "affectagent", *extra, "features", str(image)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_a_face_image_prints_no_native_chatter_unless_verbose():
+    quiet = _features()
+    assert quiet.returncode == 0 and "with a face" in quiet.stdout
+    assert not any(p.split()[0] in quiet.stderr for p in NOISE) and "W0000" not in quiet.stderr
+    loud = _features("--verbose")
+    assert loud.returncode == 0 and "W0000" in loud.stderr       # the libraries do print it: the filter hid it
+
+
+def test_quiet_prints_only_the_error_line():
+    proc = subprocess.run([sys.executable, "-m", "affectagent", "predict", "/nonexistent/clip.mp4", "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.strip() == "affectagent: error: media file not found: /nonexistent/clip.mp4"
