@@ -32,16 +32,27 @@ NATIVE_NOISE = re.compile(
     r")")
 
 
-def level() -> str:
+_chosen: str | None = None  # set by apply(); else the environment decides
+
+
+def env_level() -> str:
     value = os.environ.get(ENV, "normal").strip().lower()
     return value if value in LEVELS else "normal"
 
 
+def level() -> str:
+    return _chosen or env_level()
+
+
 def apply(chosen: str) -> None:
-    """Set the process's level: environment for libraries read at import time, Python warning filters, tqdm."""
+    """Set this process's level (each CLI call sets it anew): environment defaults for libraries read at import
+    time, Python warning filters, tqdm."""
+    global _chosen
     if chosen not in LEVELS:
         raise ValueError(f"verbosity {chosen!r} not in {LEVELS}")
-    os.environ[ENV] = chosen
+    _chosen = chosen
+    if os.environ.get("TQDM_DISABLE") == "1" and os.environ.pop("_AFFECTAGENT_SET_TQDM", None):
+        os.environ.pop("TQDM_DISABLE")  # a previous --quiet call in this process turned bars off
     if chosen == "verbose":
         return
     os.environ.setdefault("GLOG_minloglevel", "2")
@@ -50,8 +61,9 @@ def apply(chosen: str) -> None:
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     for category in (FutureWarning, DeprecationWarning, UserWarning, RuntimeWarning):
         warnings.filterwarnings("ignore", category=category, module=r"(?!affectagent)")
-    if chosen == "quiet":
+    if chosen == "quiet" and "TQDM_DISABLE" not in os.environ:
         os.environ["TQDM_DISABLE"] = "1"
+        os.environ["_AFFECTAGENT_SET_TQDM"] = "1"
 
 
 def keep_native_line(line: str) -> bool:

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     argv, chosen = split_verbosity(list(sys.argv[1:] if argv is None else argv))
-    quiet.apply(chosen or quiet.level())
+    quiet.apply(chosen or quiet.env_level())
     parser = build_parser()
     args = parser.parse_args(argv)
     if hasattr(args, "quiet"):  # subcommands with their own progress switch

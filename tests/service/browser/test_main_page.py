@@ -40,9 +40,10 @@ def test_text_then_clip_explain_raw_json_and_no_overflow(page, live_server, scre
     page.wait_for_selector("#preview video")
     page.click("#submit")
     assert page.locator("#result-label").count() == 0
-    stages = page.locator("#stages li")
-    assert stages.count() == 3
-    assert [s.get_attribute("data-stage") for s in stages.all()] == ["upload", "processing", "done"]
+    page.wait_for_selector("#stages li", timeout=MEDIA_TIMEOUT_MS)
+    # one atomic read: the list is re-rendered on every upload progress event
+    keys = page.eval_on_selector_all("#stages li", "els => els.map(e => e.dataset.stage)")
+    assert keys == ["upload", "processing", "done"]
     page.wait_for_selector("#stages li[data-stage=processing].active", timeout=MEDIA_TIMEOUT_MS)
     page.wait_for_selector("#result-label", timeout=MEDIA_TIMEOUT_MS)
     body = _body(page)
