@@ -1,8 +1,12 @@
 """Where things live: the data root, the feature cache and the default artefacts."""
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Iterator
 
 from .errors import DataNotFoundError
 
@@ -33,3 +37,20 @@ def cache_dir() -> Path:
     d = Path(os.environ.get("AFFECTAGENT_CACHE") or Path.home() / ".cache" / "affectagent")
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+@contextlib.contextmanager
+def atomic_directory(out: str | os.PathLike[str]) -> Iterator[Path]:
+    """Write a folder atomically: yield a temporary sibling to fill; on success it replaces ``out`` (an old ``out``
+    is removed first), on failure it is deleted and ``out`` is left as it was."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
@@ -177,18 +175,12 @@ class LoRAPolicy:
         import torch
 
         out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+        from ..paths import atomic_directory
+
+        with atomic_directory(out) as tmp:
             self.model.save_pretrained(str(tmp))
             torch.save(self.value_head.state_dict(), tmp / "value_head.pt")
             (tmp / CONFIG_FILE).write_text(json.dumps(asdict(self.config), indent=2) + "\n")
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
         return out
 
     @classmethod

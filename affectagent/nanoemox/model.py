@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -297,20 +295,14 @@ class NanoEmoX(nn.Module):
         if dtype not in ("float32", "float16", "bfloat16"):
             raise InputError(f"weights dtype must be float32, float16 or bfloat16, got {dtype!r}")
         out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
+        from ..paths import atomic_directory
+
+        with atomic_directory(out) as tmp:
             (tmp / CONFIG_FILE).write_text(json.dumps({"format": FORMAT, "config": self.config.to_dict(),
                                                        "meta": dict(meta or {})}, indent=2, default=str) + "\n")
             state = {k: v.to(getattr(torch, dtype)) for k, v in self.trainable_state().items()}
             torch.save({"format": FORMAT, "state": state}, tmp / WEIGHTS_FILE)
             os.chmod(tmp, 0o755)
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(tmp, out)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
         return out
 
 
