@@ -61,6 +61,8 @@ def main() -> int:
     ap.add_argument("--sft-epochs", type=int, default=25)
     ap.add_argument("--epsilon", type=float, help="growth gate (default: RAERConfig's)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-folds", type=int, help="run only the first N speaker folds (the table says how many "
+                    "speakers were scored)")
     ap.add_argument("--out", default="runs/raer/loso")
     args = ap.parse_args()
     if args.speakers_per_fold < 2:
@@ -76,6 +78,10 @@ def main() -> int:
     by_id = {s.id: s for s in samples}
     raer_cfg = RAERConfig() if args.epsilon is None else RAERConfig(epsilon=args.epsilon)
     folds = speaker_folds([s.group for s in samples], args.speakers_per_fold, args.seed)
+    if args.max_folds is not None:
+        if args.max_folds < 1:
+            sys.exit("--max-folds must be at least 1")
+        folds = folds[:args.max_folds]
     pooled: dict[str, dict[str, str]] = {"baseline": {}, "epoch0": {}, f"epoch{args.epochs}": {}}
     added: list[list[int]] = []
     regenerated = 0

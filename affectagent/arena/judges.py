@@ -58,6 +58,7 @@ _VERDICT_FIRST = ("Which response is better? Write [[A]] if Response A is better
 _VERDICT_LAST = ("Which response is better? Compare them in two or three sentences, then end with your verdict: "
                  "[[A]] if Response A is better, [[B]] if Response B is better, or [[C]] for a tie.")
 VERDICT_MODES: tuple[str, ...] = ("generate", "choice")
+RULES: tuple[str, ...] = ("agree", "calibrated")
 
 
 # ---- prompt ------------------------------------------------------------------------------------------------------
@@ -238,7 +239,9 @@ class Judgement:
 
     @property
     def consistent(self) -> bool:
-        return self.result != "inconsistent"
+        """The two passes' own verdicts name the same answer (or both a tie): swap consistency, whatever rule made
+        ``result``."""
+        return combine(self.passes[0].winner, self.passes[1].winner) != "inconsistent"
 
     @property
     def seconds(self) -> float:
@@ -276,6 +279,11 @@ class JudgeConfig:
       length control).
     stimulus_chars: characters of the stimulus text shown to the judge.
     seed: decoding seed (decoding is greedy, temperature 0, as in MT-Bench).
+    rule: how the two passes make one result: agree (MT-Bench: both verdicts must name the same answer, else
+      "inconsistent", a draw) or calibrated (choice only: the answer with the higher verdict probability averaged
+      over both orders wins, which cancels a constant position bias; a tie when the two averages differ by less
+      than tie_margin).
+    tie_margin: calibrated rule: the smallest averaged-probability difference that is not a tie.
     """
 
     verdict: Literal["generate", "choice"] = "generate"
@@ -285,10 +293,18 @@ class JudgeConfig:
     max_words: int | None = None
     stimulus_chars: int = 700
     seed: int = 0
+    rule: Literal["agree", "calibrated"] = "agree"
+    tie_margin: float = 0.01
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICT_MODES:
             raise InputError(f"judge verdict mode must be one of {', '.join(VERDICT_MODES)}; got {self.verdict!r}")
+        if self.rule not in RULES:
+            raise InputError(f"judge rule must be one of {', '.join(RULES)}; got {self.rule!r}")
+        if self.rule == "calibrated" and self.verdict != "choice":
+            raise InputError("the calibrated judge rule averages verdict probabilities and needs --verdict choice")
+        if not 0.0 <= self.tie_margin < 1.0:
+            raise InputError(f"judge tie_margin must be in [0, 1); got {self.tie_margin}")
         if self.max_tokens < 1:
             raise InputError(f"judge max_tokens must be >= 1; got {self.max_tokens}")
         if self.max_words is not None and self.max_words < 1:
@@ -377,8 +393,11 @@ class AIJudge:
             shown = cfg.max_words
         p1 = self._pass("first-second", stimulus=stimulus, task=task, a=first, b=second)
         p2 = self._pass("second-first", stimulus=stimulus, task=task, a=second, b=first)
-        return Judgement(result=combine(p1.winner, p2.winner), passes=(p1, p2), words=words, shown_words=shown,
-                         judge=self.name)
+        if cfg.rule == "calibrated":
+            result = calibrated_winner(p1, p2, margin=cfg.tie_margin) or "inconsistent"
+        else:
+            result = combine(p1.winner, p2.winner)
+        return Judgement(result=result, passes=(p1, p2), words=words, shown_words=shown, judge=self.name)
 
 
 # ---- naming a backend on the command line ------------------------------------------------------------------------
@@ -475,16 +494,22 @@ class JudgeValidation:
         return out
 
 
-def position_calibrated(j: Judgement) -> str | None:
+def calibrated_winner(p1: JudgePass, p2: JudgePass, *, margin: float = 0.0) -> str | None:
     """Choice verdicts: the answer with the higher probability averaged over both orders (first: P(A) in pass 1 and
-    P(B) in pass 2; a position-bias correction in the spirit of balanced position calibration). None without probs.
-    A diagnostic only: arena outcomes follow the two-verdicts-must-agree rule."""
-    p1, p2 = j.passes
+    P(B) in pass 2; a position-bias correction in the spirit of balanced position calibration); "tie" when the
+    averages differ by ``margin`` or less. None when a pass has no probabilities."""
     if p1.probs is None or p2.probs is None:
         return None
     first = (p1.probs["A"] + p2.probs["B"]) / 2
     second = (p1.probs["B"] + p2.probs["A"]) / 2
-    return "first" if first > second else "second" if second > first else "tie"
+    if abs(first - second) <= margin:
+        return "tie"
+    return "first" if first > second else "second"
+
+
+def position_calibrated(j: Judgement) -> str | None:
+    """``calibrated_winner`` of a judgement's two passes with no tie margin (the validation's diagnostic row)."""
+    return calibrated_winner(*j.passes)
 
 
 def _no_nan(obj: Any) -> Any:
@@ -574,7 +599,8 @@ def validate_on_emoprefer(
 
 __all__ = [
     "AIJudge", "BackendSpec", "CRITERIA", "JUDGE_SYSTEM", "JudgeConfig", "JudgePass", "JudgeValidation", "Judgement",
-    "OUTCOME", "RESULTS", "VERDICT_MODES", "VerdictParse", "choice_logprobs", "combine", "equalize_lengths",
+    "OUTCOME", "RESULTS", "RULES", "VERDICT_MODES", "VerdictParse", "calibrated_winner", "choice_logprobs", "combine",
+    "equalize_lengths",
     "judge_messages", "load_backend_spec", "map_verdict", "parse_backend_spec", "parse_verdict", "position_calibrated",
     "truncate_words", "validate_on_emoprefer", "validation_metrics",
 ]

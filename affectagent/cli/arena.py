@@ -26,7 +26,8 @@ CONTESTANT_ARGS = ConfigArgs(ContestantConfig, dest_prefix="contestant_", flags=
     "max_tokens": ("--answer-tokens",), "temperature": ("--answer-temperature",), "seed": ("--answer-seed",)})
 JUDGE_ARGS = ConfigArgs(JudgeConfig, dest_prefix="judge_", flags={
     "verdict": ("--verdict",), "max_tokens": ("--judge-tokens",), "explain": ("--judge-explain",),
-    "max_words": ("--judge-max-words",), "stimulus_chars": ("--judge-stimulus-chars",), "seed": ("--judge-seed",)})
+    "max_words": ("--judge-max-words",), "stimulus_chars": ("--judge-stimulus-chars",), "seed": ("--judge-seed",),
+    "rule": ("--judge-rule",), "tie_margin": ("--judge-tie-margin",)})
 STIMULUS_ARGS = ConfigArgs(StimulusConfig, dest_prefix="stimulus_", flags={
     "temperature": ("--stimulus-temperature",), "max_tokens": ("--stimulus-tokens",)})
 

@@ -147,6 +147,41 @@ def test_position_calibration_averages_both_orders():
     assert position_calibrated(j) == "first"              # (0.6 + 0.45) / 2 > (0.3 + 0.5) / 2
 
 
+def test_calibrated_rule_cancels_a_constant_position_bias(monkeypatch):
+    """A judge that always leans to position A but prefers GOOD's content: the MT-Bench rule calls it
+    inconsistent (a draw), the calibrated rule recovers GOOD, and swap consistency still reports the bias."""
+    import math
+
+    import affectagent.arena.judges as judges_mod
+
+    def scripted(backend, messages, *, prefix, choices):
+        m = _RESP.search(messages[-1].content)
+        pa, pb = (0.8, 0.15) if m["a"] == GOOD else (0.6, 0.35)
+        return {"A": math.log(pa), "B": math.log(pb), "C": math.log(1 - pa - pb), "_prompt_tokens": 10.0}
+
+    monkeypatch.setattr(judges_mod, "choice_logprobs", scripted)
+    agree, _ = _judge(lambda a, b: "", verdict="choice", length_control=False)
+    j = agree.judge(stimulus="s", task="t", first=GOOD, second=BAD)
+    assert [p.verdict for p in j.passes] == ["A", "A"] and j.result == "inconsistent" and not j.consistent
+    calibrated, _ = _judge(lambda a, b: "", verdict="choice", rule="calibrated", length_control=False)
+    for first, second, winner in ((GOOD, BAD, "first"), (BAD, GOOD, "second")):
+        j = calibrated.judge(stimulus="s", task="t", first=first, second=second)
+        assert j.result == winner and j.outcome == (1.0 if winner == "first" else 0.0)
+        assert not j.consistent                              # the passes themselves still disagree
+    # (0.8 + 0.35) / 2 - (0.15 + 0.6) / 2 = 0.2: a margin above that makes it a tie
+    wide, _ = _judge(lambda a, b: "", verdict="choice", rule="calibrated", tie_margin=0.25, length_control=False)
+    assert wide.judge(stimulus="s", task="t", first=GOOD, second=BAD).result == "tie"
+
+
+def test_calibrated_rule_needs_choice_verdicts_and_a_sane_margin():
+    with pytest.raises(InputError, match="needs --verdict choice"):
+        JudgeConfig(rule="calibrated")
+    with pytest.raises(InputError, match="tie_margin"):
+        JudgeConfig(verdict="choice", rule="calibrated", tie_margin=1.5)
+    with pytest.raises(InputError, match="rule must be"):
+        JudgeConfig(rule="majority")
+
+
 # ---- length control ----------------------------------------------------------------------------------------------
 
 def test_truncate_and_equalize_words():
