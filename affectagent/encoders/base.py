@@ -57,9 +57,14 @@ class FaceTrack:
 
 @dataclass
 class Transcript:
+    """text; language: the language decoded as; segments: (start_s, end_s, text); avg_logprob: the decoder's mean
+    token log-probability over the segments, weighted by their duration (None when unknown): low values mean the
+    ASR could not read the speech (e.g. English-only Whisper on German)."""
+
     text: str
     language: str | None = None
     segments: list[tuple[float, float, str]] = field(default_factory=list)
+    avg_logprob: float | None = None
 
 
 @runtime_checkable

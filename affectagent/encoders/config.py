@@ -29,6 +29,11 @@ class ExtractConfig:
     face_encoder / visual_encoder: names in FACE_ENCODERS / VISUAL_ENCODERS (another module registers ``default``).
     transcribe:     run ASR when the sample has audio and no text.
     vad:            speech detection settings (speech ratio, ASR regions).
+    language:       the speech's language: "en" (English, the default ASR's only language), a code such as "de"
+                    (declared: speech in another language gives the text branch no transcript) or "auto" (the
+                    multilingual Whisper base identifies it first; see speech_language.py).
+    min_asr_logprob: an English transcript whose mean token log-probability is below this is dropped from the text
+                    branch (noted in the trace); None keeps every transcript.
     """
 
     media: MediaConfig = field(default_factory=MediaConfig)
@@ -39,8 +44,15 @@ class ExtractConfig:
     visual_encoder: str = DEFAULT_VISUAL_ENCODER
     transcribe: bool = True
     vad: VADConfig = field(default_factory=VADConfig)
+    language: str = "en"
+    min_asr_logprob: float | None = -0.8
 
     def __post_init__(self) -> None:
+        from .speech_language import check_language
+
+        object.__setattr__(self, "language", check_language(self.language))
+        if self.min_asr_logprob is not None and not -10.0 <= self.min_asr_logprob <= 0.0:
+            raise ValueError(f"ExtractConfig.min_asr_logprob must be in [-10, 0] or None; got {self.min_asr_logprob}")
         for name in ("text_encoder", "audio_encoder", "asr", "face_encoder", "visual_encoder"):
             if not getattr(self, name):
                 raise ValueError(f"ExtractConfig.{name} must be a non-empty name")

@@ -3,7 +3,10 @@
 Stages (each cached separately, keyed by content hash + encoder name/version + the config it depends on):
   probe     media headers; bad files raise typed ``MediaError``s (corrupt, empty, unsupported, over-limit, ...)
   audio     16 kHz mono decode -> audio encoder (emb (D_a,), seq (T_a, D_as)) + VAD speech segments
-  asr       when the sample has audio and no text: transcript of the speech regions
+  language  with ExtractConfig.language="auto": the spoken language, identified by the multilingual Whisper base
+  asr       when the sample has audio and no text: transcript of the speech regions; speech that is not English
+            (declared or identified) or an English decode below the confidence guard gives the text branch no
+            transcript, with a note (``speech_language.py``)
   text      sentence embedding of the utterance (the sample's text, else the transcript)
   visual    sampled frames -> face encoder (face_seq (T_f, D_f)) and visual encoder (visual_emb (D_v,))
 A missing stream, silent audio, no speech, no face or an unregistered face/visual encoder is not an error: the
@@ -27,6 +30,7 @@ from ..media import MediaConfig, MediaInfo, SilentAudioError, load_audio, load_f
 from ..schema import Features, ModalityMask, Sample
 from .base import AudioEncoding, EncoderInfo, TextEncoder, Transcript
 from .cache import FeatureCache, file_digest, make_key, text_digest
+from .speech_language import confidence_use, language_use
 from .config import DEFAULT_TEXT_ENCODER, ExtractConfig
 from .factory import (
     get_asr,
@@ -143,14 +147,62 @@ def _asr_stage(wave: _LazyWave, digest: str, segs: list[tuple[float, float]], cf
     if hit is not None:
         meta = hit[1]
         run.info["cached"].append("asr")
-        return Transcript(text=meta["text"], language=meta["language"], segments=[tuple(s) for s in meta["segments"]])
+        return Transcript(text=meta["text"], language=meta["language"], segments=[tuple(s) for s in meta["segments"]],
+                          avg_logprob=meta.get("avg_logprob"))
     x = wave.get()
     with run.timed("asr"):
         try:
             tr = asr.transcribe(x, cfg.media.sample_rate, speech=segs)  # type: ignore[call-arg]
         except TypeError:  # an ASR backend without the optional ``speech`` keyword
             tr = asr.transcribe(x, cfg.media.sample_rate)
-    cache.put("asr", key, {}, {"text": tr.text, "language": tr.language, "segments": [list(s) for s in tr.segments]})
+    cache.put("asr", key, {}, {"text": tr.text, "language": tr.language, "segments": [list(s) for s in tr.segments],
+                               "avg_logprob": tr.avg_logprob})
+    return tr
+
+
+def _language_stage(wave: _LazyWave, digest: str, segs: list[tuple[float, float]], cfg: ExtractConfig,
+                    cache: FeatureCache, run: _Run) -> tuple[str | None, float]:
+    """The spoken language identified by the multilingual Whisper base (cached per file); (None, 0) without speech."""
+    if not segs:
+        return None, 0.0
+    lid = get_asr("whisper-base")
+    run.info["encoders"]["language_id"] = _tag(lid.info)
+    key = make_key("lang", digest, _tag(lid.info), _media_key(cfg.media, "sample_rate"), asdict(cfg.vad))
+    hit = cache.get("lang", key)
+    if hit is not None:
+        run.info["cached"].append("language_id")
+        return hit[1]["language"], float(hit[1]["probability"])
+    with run.timed("language_id"):
+        lang, prob = lid.identify_language(wave.get(), cfg.media.sample_rate, speech=segs)  # type: ignore[attr-defined]
+    cache.put("lang", key, {}, {"language": lang, "probability": prob})
+    return lang, prob
+
+
+def _speech_transcript(wave: _LazyWave, digest: str, segs: list[tuple[float, float]], cfg: ExtractConfig,
+                       cache: FeatureCache, run: _Run) -> Transcript | None:
+    """The transcript that may feed the text branch (``speech_language``): None when the speech is not English
+    (declared or identified) or the English decode is below the confidence guard; every decision is in the trace."""
+    if cfg.language == "auto" and segs:
+        lang, prob = _language_stage(wave, digest, segs, cfg, cache, run)
+        run.info["speech_language"] = {"language": lang, "probability": prob, "how": "identified"}
+        use = language_use(lang, probability=prob, declared=False)
+    else:
+        if cfg.language != "auto":
+            run.info["speech_language"] = {"language": cfg.language, "probability": None, "how": "declared"}
+        use = language_use(None if cfg.language == "auto" else cfg.language, declared=True)
+    if not use.use:
+        run.note(use.note)
+        run.info["transcript_skipped"] = use.reason
+        return None
+    tr = _asr_stage(wave, digest, segs, cfg, cache, run)
+    run.info["transcript_language"] = tr.language
+    run.info["transcript_logprob"] = tr.avg_logprob
+    gate = confidence_use(tr, min_logprob=cfg.min_asr_logprob)
+    if not gate.use:
+        run.note(gate.note)
+        run.info["transcript_dropped"] = tr.text
+        run.info["transcript_skipped"] = gate.reason
+        return Transcript(text="", language=tr.language, segments=[], avg_logprob=tr.avg_logprob)
     return tr
 
 
@@ -332,8 +384,7 @@ def extract(sample: Sample, *, config: ExtractConfig | None = None, cache: Featu
             info["audio_stats"] = audio_enc.stats
             has_text = bool(sample.text and sample.text.strip())
             if not has_text and cfg.transcribe:
-                transcript = _asr_stage(wave, digest, segs, cfg, cache, run)
-                info["transcript_language"] = transcript.language
+                transcript = _speech_transcript(wave, digest, segs, cfg, cache, run)
 
     text = sample.text.strip() if sample.text and sample.text.strip() else (transcript.text if transcript else "")
     text_emb = None
@@ -345,7 +396,7 @@ def extract(sample: Sample, *, config: ExtractConfig | None = None, cache: Featu
             text_emb = encode_texts([text], encoder=enc, cache=cache)[0]
             if cache.hits > hits:
                 info["cached"].append("text")
-    elif transcript is not None:
+    elif transcript is not None and "transcript_dropped" not in info:
         run.note("text: missing (the transcript is empty)")
 
     face_seq = visual_emb = None
