@@ -14,6 +14,8 @@ llm-agents:<model>    the LLM AffectAgent (``llm.loop.LLMAffectAgent``, variant 
 llm-raer:<model>      RAER with that LLM backbone (``raer.llm.LLMRAER``; only when that module is present), then the
                       backbone answers the task with its refined reasoning injected
 openai:<model>@<url>  a zero-shot model behind any OpenAI-compatible endpoint
+nanoemox[:<folder>]   the Nano-EmoX model (``nanoemox.predictor``) of that folder (default: $AFFECTAGENT_NANOEMOX, else
+                      the shipped one when it exists)
 ====================  ==================================================================================================
 
 How each answers (``Answer``: text, declined flag + reason, seconds, model calls, meta):
@@ -25,6 +27,13 @@ How each answers (``Answer``: text, declined flag + reason, seconds, model calls
   earlier ones as context; audio / video: ≥ ``transition_min_seconds``, cut into equal windows of the audio track),
   else "no transition". They **decline MERG tasks** (they classify, they do not write): recorded as declined, never
   faked.
+- **Nano-EmoX** reads the stimulus itself (media streams, the transcript as its text) and answers MER tasks from its
+  mer / ov / eri answers: multi-choice -> the option its mer answer names (the options are its mer question's list)
+  plus the options its open-vocabulary words name; ranking -> those first, the other options in the listed order (a
+  generative answer has no scores to rank by, the answer says so); recognition analysis -> emotion, sentiment (of the
+  label), open-vocabulary words and its eri sentence; transition detection -> its mer answer per segment, segmented as
+  for the neural agents. MERG tasks get its erg reply (the ``<think>`` steps go to ``meta``); a generation without a
+  reply is declined with ``meta["error"]``. ``meta`` keeps every task's parsed answer and fallback flags.
 - **LLM contestants** answer every task with the backbone. Text stimuli go in as the passage (``tasks.render``).
   LLMs here cannot take audio or video, so a media stimulus goes in as text: its stored transcript (generated speech:
   the passage it was spoken from) or, without one, the ASR transcript, plus the voice / face cues the toolkit's
@@ -253,13 +262,25 @@ class ContestantPool:
     named model, the cue text of each media stimulus. ``agent`` / ``backends`` may be given ready-made (tests)."""
 
     def __init__(self, config: ContestantConfig = ContestantConfig(), *, agent: Any = None,
-                 backends: Mapping[str, Any] | None = None, log: Callable[[str], None] = print) -> None:
+                 backends: Mapping[str, Any] | None = None, nanoemox: Mapping[str, Any] | None = None,
+                 log: Callable[[str], None] = print) -> None:
         self.config = config
         self.log = log
         self._agent = agent
         self._variants: dict[str, Any] = {}
         self._backends: dict[str, Any] = dict(backends or {})
+        self._nanoemox: dict[str, Any] = dict(nanoemox or {})
         self._cues: dict[str, Cues] = {}
+
+    def nanoemox(self, checkpoint: str | Path):
+        """The ``NanoEmoXPredictor`` of a model folder, loaded once per folder (with a feature cache)."""
+        key = str(checkpoint)
+        if key not in self._nanoemox:
+            from ..nanoemox.predictor import NanoEmoXPredictor
+
+            self.log(f"loading Nano-EmoX from {key}")
+            self._nanoemox[key] = NanoEmoXPredictor.load(key)
+        return self._nanoemox[key]
 
     def agent(self):
         """The neural AffectAgent of ``config.checkpoint`` (loaded once, with a feature cache)."""
@@ -313,47 +334,16 @@ class ContestantPool:
 
 # ---- neural contestants ------------------------------------------------------------------------------------------
 
-class NeuralContestant:
-    """The neural agents (a pipeline variant, optionally with RAER). See the module docstring for the answers."""
+class SegmentedTransitions:
+    """Transition detection by segments, shared by the contestants that predict one label per input (the neural
+    agents, Nano-EmoX): a long text is read sentence by sentence, a long recording cut into windows of its audio
+    track, each piece predicted with ``self._predict(samples, labels) -> [Prediction]``; ``self.pool`` gives the
+    ``ContestantConfig``."""
 
-    def __init__(self, name: str, pool: ContestantPool, *, variant: str, raer: bool = False) -> None:
-        self.name = name
-        self.pool = pool
-        self.variant = variant
-        self.raer = raer
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": "neural", "variant": self.variant, "raer": self.raer,
-                "checkpoint": self.pool.config.checkpoint or "(shipped)"}
+    pool: ContestantPool
 
     def _predict(self, samples: Sequence[Sample], labels: Sequence[str] | None) -> list[Prediction]:
-        agent = self.pool.neural(self.variant)
-        return agent.predict(list(samples), label_set=labels, raer=self.raer)
-
-    def answer(self, task: Task, stimulus: Stimulus, *, root: str | Path | None = None) -> Answer:
-        t0 = time.perf_counter()
-        if task.pool == "merg":
-            return Answer.decline(MERG_DECLINE, task=task.kind)
-        try:
-            sample = stimulus_sample(stimulus, root=root, use_transcript=self.pool.config.use_transcript)
-            meta: dict[str, Any] = {"input": "passage" if stimulus.modality == "text" else stimulus.modality,
-                                    "variant": self.variant, "raer": self.raer}
-            if task.kind == "transition_detection":
-                text, calls, extra = self._transition(sample, stimulus)
-                meta.update(extra)
-            else:
-                [pred] = self._predict([sample], task.options or None)
-                calls = 1
-                meta.update(label=pred.label, probs={k: round(float(v), 4) for k, v in pred.probs.items()})
-                if task.kind == "multi_choice":
-                    text = answer_multi_choice(pred, task)
-                elif task.kind == "ranking":
-                    text = answer_ranking(pred, task)
-                else:
-                    text = answer_recognition(pred)
-        except AffectAgentError as exc:
-            return Answer.decline(f"failed on this stimulus: {exc}", seconds=time.perf_counter() - t0, error=True)
-        return Answer(text=text, seconds=time.perf_counter() - t0, calls=calls, meta=meta)
+        raise NotImplementedError
 
     def _transition(self, sample: Sample, stimulus: Stimulus) -> tuple[str, int, dict[str, Any]]:
         cfg = self.pool.config
@@ -412,12 +402,178 @@ class NeuralContestant:
         return text, n, {"segments": n, "labels": [s.prediction.label if s.prediction else None for s in segs]}
 
 
+class NeuralContestant(SegmentedTransitions):
+    """The neural agents (a pipeline variant, optionally with RAER). See the module docstring for the answers."""
+
+    def __init__(self, name: str, pool: ContestantPool, *, variant: str, raer: bool = False) -> None:
+        self.name = name
+        self.pool = pool
+        self.variant = variant
+        self.raer = raer
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": "neural", "variant": self.variant, "raer": self.raer,
+                "checkpoint": self.pool.config.checkpoint or "(shipped)"}
+
+    def _predict(self, samples: Sequence[Sample], labels: Sequence[str] | None) -> list[Prediction]:
+        agent = self.pool.neural(self.variant)
+        return agent.predict(list(samples), label_set=labels, raer=self.raer)
+
+    def answer(self, task: Task, stimulus: Stimulus, *, root: str | Path | None = None) -> Answer:
+        t0 = time.perf_counter()
+        if task.pool == "merg":
+            return Answer.decline(MERG_DECLINE, task=task.kind)
+        try:
+            sample = stimulus_sample(stimulus, root=root, use_transcript=self.pool.config.use_transcript)
+            meta: dict[str, Any] = {"input": "passage" if stimulus.modality == "text" else stimulus.modality,
+                                    "variant": self.variant, "raer": self.raer}
+            if task.kind == "transition_detection":
+                text, calls, extra = self._transition(sample, stimulus)
+                meta.update(extra)
+            else:
+                [pred] = self._predict([sample], task.options or None)
+                calls = 1
+                meta.update(label=pred.label, probs={k: round(float(v), 4) for k, v in pred.probs.items()})
+                if task.kind == "multi_choice":
+                    text = answer_multi_choice(pred, task)
+                elif task.kind == "ranking":
+                    text = answer_ranking(pred, task)
+                else:
+                    text = answer_recognition(pred)
+        except AffectAgentError as exc:
+            return Answer.decline(f"failed on this stimulus: {exc}", seconds=time.perf_counter() - t0, error=True)
+        return Answer(text=text, seconds=time.perf_counter() - t0, calls=calls, meta=meta)
+
+
 def _merge_to(pieces: list[str], k: int) -> list[str]:
     """At most ``k`` pieces: consecutive pieces joined into ``k`` nearly equal groups."""
     if len(pieces) <= k:
         return pieces
     bounds = [round(i * len(pieces) / k) for i in range(k + 1)]
     return [" ".join(pieces[bounds[i]:bounds[i + 1]]) for i in range(k)]
+
+
+# ---- Nano-EmoX ------------------------------------------------------------------------------------------------------
+
+NANOEMOX_MER_TASKS: tuple[str, ...] = ("mer", "ov", "eri")
+NO_REPLY = "Nano-EmoX's generation had no reply"
+
+
+def nanoemox_choices(result: Any, options: Sequence[str]) -> list[str]:
+    """The options Nano-EmoX's answers name: its mer label first, then each option one of its open-vocabulary words
+    names (the word or a synonym of it), in the order of the words."""
+    from ..llm.parsing import normalise_label
+
+    chosen: list[str] = []
+    mer = result.answers.get("mer")
+    if mer is not None and mer.label in options:
+        chosen.append(mer.label)
+    ov = result.answers.get("ov")
+    for word in ov.labels if ov is not None else ():
+        label = normalise_label(word, options)
+        if label is not None and label not in chosen:
+            chosen.append(label)
+    return chosen
+
+
+def _nanoemox_because(result: Any) -> str:
+    eri = result.answers.get("eri")
+    return " ".join(eri.text.split()) if eri is not None and eri.reason else ""
+
+
+def _said(result: Any, task: str) -> str:
+    a = result.answers.get(task)
+    return repr(" ".join(a.text.split())[:80]) if a is not None else "(not asked)"
+
+
+def nanoemox_multi_choice(result: Any, task: Task) -> str:
+    """Every option the answers name (``nanoemox_choices``), lettered, then why."""
+    chosen = nanoemox_choices(result, task.options)
+    if not chosen:
+        return (f"No option: Nano-EmoX's answers name none of the options (emotion answer {_said(result, 'mer')}, "
+                f"open-vocabulary answer {_said(result, 'ov')}).")
+    picks = ", ".join(f"{LETTERS[task.options.index(e)]}. {e}" for e in chosen)
+    mer = result.answers.get("mer")
+    if mer is not None and mer.label == chosen[0]:
+        why = f"Nano-EmoX's emotion answer is {chosen[0]}"
+        words = chosen[1:]
+    else:
+        why = "Nano-EmoX's emotion answer names none of the options"
+        words = chosen
+    also = f"; its open-vocabulary words name {', '.join(words)}" if words else ""
+    return f"{picks}\n{why}{also}. {_nanoemox_because(result)}".strip()
+
+
+def nanoemox_ranking(result: Any, task: Task) -> str:
+    """The named options first (``nanoemox_choices``), the others in the listed order."""
+    chosen = nanoemox_choices(result, task.options)
+    order = chosen + [e for e in task.options if e not in chosen]
+    head = (f"Nano-EmoX's answers name {', '.join(chosen)}, ranked first" if chosen
+            else "Nano-EmoX's answers name none of the emotions")
+    return (f"{', '.join(order)}\n{head}; the others keep the listed order (a generative answer gives no scores "
+            f"to rank them by). {_nanoemox_because(result)}").strip()
+
+
+def nanoemox_recognition(pred: Prediction, result: Any) -> str:
+    """Emotion, sentiment, open-vocabulary words and the eri sentence."""
+    also = [w for w in pred.ov_set if w != pred.label]
+    source = pred.trace["label_source"] if pred.trace else "default"
+    emotion = f"{pred.label} (from its {source} answer)" if source != "default" else "none named (neutral by default)"
+    return (f"Emotion: {emotion}; sentiment: {pred.sentiment}{'; also: ' + ', '.join(also) if also else ''}.\n"
+            f"{_nanoemox_because(result)}").strip()
+
+
+class NanoEmoXContestant(SegmentedTransitions):
+    """Nano-EmoX on the stimulus. See the module docstring for the answers."""
+
+    def __init__(self, name: str, pool: ContestantPool, *, checkpoint: str | None = None) -> None:
+        from ..nanoemox.predictor import resolve_checkpoint
+
+        self.name = name
+        self.pool = pool
+        self.checkpoint = resolve_checkpoint(checkpoint)  # a missing folder fails here, before the run starts
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": "nanoemox", "checkpoint": str(self.checkpoint)}
+
+    def _answer(self, samples: Sequence[Sample], tasks: Sequence[str], labels: Sequence[str] | None) -> list[Any]:
+        predictor = self.pool.nanoemox(self.checkpoint)
+        return [predictor.answer(s, tasks, labels=labels) for s in samples]
+
+    def _predict(self, samples: Sequence[Sample], labels: Sequence[str] | None) -> list[Prediction]:
+        return [r.to_prediction() for r in self._answer(samples, ("mer",), labels)]
+
+    def answer(self, task: Task, stimulus: Stimulus, *, root: str | Path | None = None) -> Answer:
+        t0 = time.perf_counter()
+        try:
+            sample = stimulus_sample(stimulus, root=root, use_transcript=self.pool.config.use_transcript)
+            meta: dict[str, Any] = {"input": "passage" if stimulus.modality == "text" else stimulus.modality,
+                                    "checkpoint": str(self.checkpoint)}
+            if task.kind == "transition_detection":
+                text, calls, extra = self._transition(sample, stimulus)
+                meta.update(extra)
+                return Answer(text=text, seconds=time.perf_counter() - t0, calls=calls, meta=meta)
+            asked = ("erg",) if task.pool == "merg" else NANOEMOX_MER_TASKS
+            [result] = self._answer([sample], asked, task.options or None)
+        except AffectAgentError as exc:
+            return Answer.decline(f"failed on this stimulus: {exc}", seconds=time.perf_counter() - t0, error=True)
+        meta.update(tasks=result.tasks_dict(), fallbacks=result.fallbacks)
+        calls = len(result.answers)
+        if task.pool == "merg":
+            erg = result.answers["erg"]
+            if not erg.reply:
+                return Answer.decline(f"{NO_REPLY} ({erg.fallback_reason})", seconds=time.perf_counter() - t0,
+                                      error=True, **meta)
+            return Answer(text=erg.reply, seconds=time.perf_counter() - t0, calls=calls, meta=meta)
+        pred = result.to_prediction()
+        meta["label"] = pred.label
+        if task.kind == "multi_choice":
+            text = nanoemox_multi_choice(result, task)
+        elif task.kind == "ranking":
+            text = nanoemox_ranking(result, task)
+        else:
+            text = nanoemox_recognition(pred, result)
+        return Answer(text=text, seconds=time.perf_counter() - t0, calls=calls, meta=meta)
 
 
 # ---- LLM contestants ---------------------------------------------------------------------------------------------
@@ -527,14 +683,17 @@ def _llm_raer():
 
 @dataclass(frozen=True)
 class ContestantKind:
-    """One kind of contestant. takes_arg: the name carries a model after a colon (``llm:<model>``). build(arg, pool,
-    name) makes the contestant."""
+    """One kind of contestant. takes_arg: the name carries a model after a colon (``llm:<model>``); optional_arg: it
+    may be left out (``nanoemox`` or ``nanoemox:<folder>``); check_arg: validates the argument without loading
+    anything. build(arg, pool, name) makes the contestant."""
 
     name: str
     summary: str
     build: Callable[[str | None, ContestantPool, str], Contestant]
     takes_arg: bool = False
     arg_help: str = ""
+    optional_arg: bool = False
+    check_arg: Callable[[str], Any] | None = None
 
 
 CONTESTANTS: Registry[ContestantKind] = Registry("arena contestant")
@@ -553,22 +712,32 @@ for _name, _variant, _raer, _summary in (
     _register(ContestantKind(_name, _summary, (lambda v, r: lambda arg, pool, name: NeuralContestant(
         name, pool, variant=v, raer=r))(_variant, _raer)))
 _register(ContestantKind("llm", "a plain zero-shot LLM", lambda arg, pool, name: LLMContestant(
-    name, pool, parse_backend_spec(arg)), takes_arg=True, arg_help="<alias|folder|kind:model>"))
+    name, pool, parse_backend_spec(arg)), takes_arg=True, arg_help="<alias|folder|kind:model>",
+    check_arg=parse_backend_spec))
 _register(ContestantKind("llm-agents", "the LLM AffectAgent (full) on a backbone, then the backbone answers",
                          lambda arg, pool, name: LLMAgentContestant(name, pool, parse_backend_spec(arg)),
-                         takes_arg=True, arg_help="<alias|folder|kind:model>"))
+                         takes_arg=True, arg_help="<alias|folder|kind:model>", check_arg=parse_backend_spec))
 _register(ContestantKind("llm-raer", "RAER on an LLM backbone, then the backbone answers",
                          lambda arg, pool, name: LLMAgentContestant(name, pool, parse_backend_spec(arg), raer=True),
-                         takes_arg=True, arg_help="<alias|folder|kind:model>"))
+                         takes_arg=True, arg_help="<alias|folder|kind:model>", check_arg=parse_backend_spec))
 _register(ContestantKind("openai", "a zero-shot model behind an OpenAI-compatible endpoint",
                          lambda arg, pool, name: LLMContestant(name, pool, parse_backend_spec(f"openai:{arg}")),
-                         takes_arg=True, arg_help="<model>@<base_url>"))
+                         takes_arg=True, arg_help="<model>@<base_url>",
+                         check_arg=lambda arg: parse_backend_spec(f"openai:{arg}")))
+_register(ContestantKind("nanoemox", "the Nano-EmoX model (mer / ov / eri answers; erg replies for MERG)",
+                         lambda arg, pool, name: NanoEmoXContestant(name, pool, checkpoint=arg),
+                         takes_arg=True, optional_arg=True, arg_help="<model folder>"))
+
+
+def _form(kind: ContestantKind) -> str:
+    if not kind.takes_arg:
+        return kind.name
+    return f"{kind.name}[:{kind.arg_help}]" if kind.optional_arg else f"{kind.name}:{kind.arg_help}"
 
 
 def contestant_forms() -> str:
     """Every accepted name form, for error messages and help."""
-    return ", ".join(CONTESTANTS.get(k).name + (":" + CONTESTANTS.get(k).arg_help if CONTESTANTS.get(k).takes_arg
-                                                else "") for k in CONTESTANTS.names())
+    return ", ".join(_form(CONTESTANTS.get(k)) for k in CONTESTANTS.names())
 
 
 def parse_contestant(spec: str) -> tuple[ContestantKind, str | None]:
@@ -579,13 +748,13 @@ def parse_contestant(spec: str) -> tuple[ContestantKind, str | None]:
         kind = CONTESTANTS.get(head)
     except UnknownNameError:
         raise InputError(f"unknown contestant {spec!r}; known forms: {contestant_forms()}") from None
-    if kind.takes_arg and not arg.strip():
+    if kind.takes_arg and not kind.optional_arg and not arg.strip():
         raise InputError(f"contestant {spec!r} needs a model: {kind.name}:{kind.arg_help}")
     if not kind.takes_arg and sep:
         raise InputError(f"contestant {kind.name!r} takes no model (got {spec!r})")
-    if kind.takes_arg:
-        parse_backend_spec(arg if kind.name != "openai" else f"openai:{arg}")
-    return kind, (arg.strip() if kind.takes_arg else None)
+    if kind.takes_arg and arg.strip() and kind.check_arg is not None:
+        kind.check_arg(arg.strip())
+    return kind, (arg.strip() or None if kind.takes_arg else None)
 
 
 def check_contestants(specs: Sequence[str]) -> list[str]:
@@ -612,7 +781,9 @@ def build_contestants(specs: Sequence[str], pool: ContestantPool) -> dict[str, C
 
 __all__ = [
     "ANSWER_SYSTEM", "Answer", "CONTESTANTS", "Contestant", "ContestantConfig", "ContestantKind", "ContestantPool",
-    "Cues", "LLMAgentContestant", "LLMContestant", "MERG_DECLINE", "NeuralContestant", "Segment",
+    "Cues", "LLMAgentContestant", "LLMContestant", "MERG_DECLINE", "NanoEmoXContestant", "NeuralContestant",
+    "SegmentedTransitions", "Segment", "nanoemox_choices", "nanoemox_multi_choice", "nanoemox_ranking",
+    "nanoemox_recognition",
     "answer_multi_choice", "answer_ranking", "answer_recognition", "answer_transition", "build_contestants",
     "check_contestants", "contestant_forms", "parse_contestant", "split_sentences", "stimulus_sample",
 ]

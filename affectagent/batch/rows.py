@@ -13,9 +13,14 @@ Fields (``ROW_FIELDS``, in this order):
     seconds       wall time of this input (decode + encoders + agents)
     error         why this input failed (one line), None when it did not
     gold          the manifest's label when it has one
+    intent        the speaker's intent (Nano-EmoX's mir answer; None for the other models)
+    reply         an empathetic reply to the input (Nano-EmoX's erg answer; None for the other models)
 JSON lines: one object per line with exactly these fields. CSV: the same columns; ``probs`` is a JSON object and
 ``ov_set`` / ``evidence_ids`` are JSON lists in their cells; an empty cell is None. ``read_rows`` also reads
 ``affectagent evaluate``'s predictions.jsonl (``evidence`` objects instead of ``evidence_ids``).
+
+Backward compatible: ``intent`` and ``reply`` were added last. Files written before them (``LEGACY_ROW_FIELDS``) read
+as rows with None there, and a CSV with the old header is resumed in its own columns (new rows append without the two).
 """
 from __future__ import annotations
 
@@ -50,6 +55,8 @@ class PredictionRow:
     seconds: float | None = None
     error: str | None = None
     gold: str | None = None
+    intent: str | None = None
+    reply: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -58,10 +65,12 @@ class PredictionRow:
     @classmethod
     def from_prediction(cls, pred: Prediction, *, id: str, path: str | None, kind: str | None,
                         seconds: float, gold: str | None = None) -> "PredictionRow":
+        trace = pred.trace or {}
+        extra = {k: trace[k] if isinstance(trace.get(k), str) else None for k in ("intent", "reply")}
         return cls(id=id, path=path, kind=kind, label=pred.label,
                    probs={k: round(float(v), 6) for k, v in pred.probs.items()}, sentiment=pred.sentiment,
                    ov_set=tuple(pred.ov_set), rationale=pred.rationale, evidence_ids=pred.evidence_ids,
-                   seconds=round(seconds, 4), gold=gold)
+                   seconds=round(seconds, 4), gold=gold, **extra)
 
     @classmethod
     def failed(cls, *, id: str, error: str, path: str | None = None, kind: str | None = None,
@@ -98,10 +107,13 @@ class PredictionRow:
         return cls(id=str(sid), path=_opt(rec.get("path")), kind=_opt(rec.get("kind")), label=_opt(rec.get("label")),
                    probs=probs, sentiment=_opt(rec.get("sentiment")), ov_set=_strings(ov, where, "ov_set"),
                    rationale=_opt(rec.get("rationale")), evidence_ids=_strings(evidence, where, "evidence_ids"),
-                   seconds=seconds, error=_opt(rec.get("error")), gold=_opt(rec.get("gold")))
+                   seconds=seconds, error=_opt(rec.get("error")), gold=_opt(rec.get("gold")),
+                   intent=_opt(rec.get("intent")), reply=_opt(rec.get("reply")))
 
 
 ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PredictionRow))
+LEGACY_ROW_FIELDS: tuple[str, ...] = ROW_FIELDS[:ROW_FIELDS.index("intent")]  # before intent / reply existed
+HEADERS: tuple[tuple[str, ...], ...] = (ROW_FIELDS, LEGACY_ROW_FIELDS)
 
 
 def _opt(value: Any) -> str | None:
@@ -125,10 +137,10 @@ def row_format(path: str | os.PathLike[str]) -> str:
 
 
 # ---------------------------------------------------------------- encoding one row
-def _csv_cells(row: PredictionRow) -> list[str]:
+def _csv_cells(row: PredictionRow, columns: tuple[str, ...] = ROW_FIELDS) -> list[str]:
     rec = row.to_record()
     out = []
-    for name in ROW_FIELDS:
+    for name in columns:
         v = rec[name]
         out.append(json.dumps(v, ensure_ascii=False) if name in JSON_CELLS else "" if v is None else str(v))
     return out
@@ -181,16 +193,18 @@ def read_rows(path: str | os.PathLike[str]) -> list[PredictionRow]:
     return list(iter_rows(path))
 
 
-def check_output(path: Path) -> None:
-    """An existing output CSV must have this module's header (so a manifest or any other table given as ``--out``
-    by mistake is refused before it is appended to or rewritten)."""
+def check_output(path: Path) -> tuple[str, ...]:
+    """The columns of an existing output CSV, which must be this module's header or the legacy one (so a manifest
+    or any other table given as ``--out`` by mistake is refused before it is appended to or rewritten); a JSON-lines,
+    new or empty file: ``ROW_FIELDS``."""
     if row_format(path) != "csv" or not path.exists() or path.stat().st_size == 0:
-        return
+        return ROW_FIELDS
     with open(path, encoding="utf-8-sig", newline="") as f:
-        header = next(csv.reader(f), [])
-    if tuple(header) != ROW_FIELDS:
+        header = tuple(next(csv.reader(f), []))
+    if header not in HEADERS:
         raise InputError(f"{path} is a CSV with other columns ({', '.join(header[:5])}, ...), not a predict output; "
                          "give another --out (or --fresh to replace it)")
+    return header
 
 
 class RowWriter:
@@ -206,13 +220,13 @@ class RowWriter:
         self.format = row_format(self.path)
         self._file: Any = None
         self._csv: Any = None
+        self.columns: tuple[str, ...] = ROW_FIELDS  # an existing CSV keeps its own (possibly legacy) columns
 
     def __enter__(self) -> "RowWriter":
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fresh = not self.path.exists() or self.path.stat().st_size == 0
         if not fresh:
-            check_output(self.path)
-        if not fresh:
+            self.columns = check_output(self.path)
             _repair_tail(self.path, jsonl=self.format == "jsonl")
         self._file = open(self.path, "a", encoding="utf-8", newline="")
         if self.format == "csv":
@@ -224,7 +238,7 @@ class RowWriter:
 
     def write(self, row: PredictionRow) -> None:
         if self._csv is not None:
-            self._csv.writerow(_csv_cells(row))
+            self._csv.writerow(_csv_cells(row, self.columns))
         else:
             self._file.write(json.dumps(row.to_record(), ensure_ascii=False) + "\n")
         self._file.flush()

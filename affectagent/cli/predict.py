@@ -1,10 +1,12 @@
 """``affectagent predict PATH|--text "..."``: labels, sentiment, open-vocabulary set, rationale and evidence.
 
 One input (a media file and/or ``--text``) prints a readable answer or, with ``--json``, one JSON object (the trace
-only with ``--explain``, as the service). Several PATHs, a folder, a manifest or ``--out`` run a batch
-(``affectagent.batch``): the models load once, every input becomes one row of ``--out`` (.jsonl / .csv), a failing
-input is a row with its error, and re-running with the same ``--out`` resumes. Batch exit code: 0 when every input
-has a prediction, 1 when some failed, 2 for a usage error (as every command).
+only with ``--explain``, as the service). ``--model nanoemox`` (or ``--agents nanoemox``) answers with the Nano-EmoX
+model of ``--nanoemox DIR`` instead, one answer per ``--task`` (default all); ``--json`` then adds a ``tasks`` object.
+Several PATHs, a folder, a manifest or ``--out`` run a batch (``affectagent.batch``): the models load once, every
+input becomes one row of ``--out`` (.jsonl / .csv), a failing input is a row with its error, and re-running with the
+same ``--out`` resumes. Batch exit code: 0 when every input has a prediction, 1 when some failed, 2 for a usage error
+(as every command).
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ from typing import Callable
 
 from ..errors import InputError
 
-AGENT_KINDS: tuple[str, ...] = ("neural", "llm", "openai")
+AGENT_KINDS: tuple[str, ...] = ("neural", "llm", "openai", "nanoemox")
+NANOEMOX = "nanoemox"
+DEFAULT_MAX_TOKENS, DEFAULT_TOP_K = 48, 3
 # AffectAgent.default_labels of the shipped checkpoint (its corpora: MELD, EmoryNLP, EmoDB, RAVDESS, FER2013); a test
 # checks this against the checkpoint, so the help text tells the real default without loading it.
 SHIPPED_DEFAULT_LABELS: tuple[str, ...] = ("neutral", "happy", "sad", "angry", "fear", "disgust", "surprise", "calm",
@@ -27,7 +31,8 @@ BATCH_ONLY_FOR_ONE = ("text", "context", "speaker", "explain")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="predict the emotion of clips, audio files, images or a text",
                        description="Run the AffectAgent pipeline (planner -> KB -> filter -> RAAF/MB-MoE -> generator) "
-                                   "with the neural agents, or with LLM agents (--agents llm|openai). One input "
+                                   "with the neural agents, or with LLM agents (--agents llm|openai), or answer "
+                                   "with the Nano-EmoX model (--model nanoemox --task ...). One input "
                                    "prints its answer; several PATHs, a folder, a manifest or --out run a batch with "
                                    "one row per input (exit code 0: all ok, 1: some inputs failed, 2: usage error).")
     p.add_argument("paths", nargs="*", metavar="PATH",
@@ -38,7 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--speaker", help="speaker of the utterance")
     p.add_argument("--labels", help="comma-separated candidate labels, at least two canonical emotions (default: the "
                                     "labels of the checkpoint's training corpora; for the shipped checkpoint these "
-                                    f"{len(SHIPPED_DEFAULT_LABELS)}: {', '.join(SHIPPED_DEFAULT_LABELS)})")
+                                    f"{len(SHIPPED_DEFAULT_LABELS)}: {', '.join(SHIPPED_DEFAULT_LABELS)}; with "
+                                    "--model nanoemox: the options of its mer question, default the seven basic "
+                                    "emotions)")
     p.add_argument("--checkpoint", help="agents checkpoint (default: the shipped one)")
     p.add_argument("--kb", help="evidence knowledge base directory (default: the checkpoint's)")
     p.add_argument("--allow-foreign-kb", action="store_true",
@@ -58,9 +65,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("LLM agents", "the three roles as prompts to a language model (docs/llm-agents.md)")
     g.add_argument("--agents", choices=AGENT_KINDS, default="neural",
                    help="neural: the checkpoint's policies (default); llm: a local model (--model qwen-0.5b | "
-                        "qwen-1.5b | folder | HF id); openai: an OpenAI-compatible endpoint (--base-url, --model)")
-    g.add_argument("--model", help="LLM: packaged alias, local folder or HF id (llm, default qwen-1.5b); model name "
-                                    "(openai, default $AFFECTAGENT_OPENAI_MODEL)")
+                        "qwen-1.5b | folder | HF id); openai: an OpenAI-compatible endpoint (--base-url, --model); "
+                        "nanoemox: the Nano-EmoX model (same as --model nanoemox)")
+    g.add_argument("--model", help="nanoemox: answer with the Nano-EmoX model (--nanoemox, --task); LLM: packaged "
+                                    "alias, local folder or HF id (llm, default qwen-1.5b); model name (openai, "
+                                    "default $AFFECTAGENT_OPENAI_MODEL)")
     g.add_argument("--llm-runtime", choices=("hf", "llamacpp"), default="hf",
                    help="runtime for --agents llm: transformers (default) or llama.cpp (optional extra)")
     g.add_argument("--base-url", help="openai: endpoint base URL, e.g. http://127.0.0.1:8000/v1 "
@@ -69,13 +78,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--llm-timeout", type=float, metavar="SECONDS",
                    help="openai: total deadline of each LLM call in seconds - connect, first byte, whole answer and "
                         "all retries (default $AFFECTAGENT_LLM_TIMEOUT, else 120)")
-    g.add_argument("--max-tokens", type=int, default=48,
+    g.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
                    help="LLM: output budget of the generator in tokens (planner 32, filter ~4 per candidate)")
-    g.add_argument("--top-k", type=int, default=3, help="LLM: evidence items per query group (naive_rag: 3x plain)")
+    g.add_argument("--top-k", type=int, default=DEFAULT_TOP_K,
+                   help="LLM: evidence items per query group (naive_rag: 3x plain)")
+    n = p.add_argument_group("Nano-EmoX", "the compact multitask emotion LM (docs/nanoemox.md): --model nanoemox")
+    n.add_argument("--nanoemox", metavar="DIR",
+                   help="Nano-EmoX model folder (affectagent train nanoemox ... --out runs/nx -> runs/nx/phase3/model; "
+                        "default $AFFECTAGENT_NANOEMOX, else affectagent/assets/nanoemox when it ships)")
+    n.add_argument("--task", metavar="TASK",
+                   help="Nano-EmoX task(s): mer (emotion), msa (sentiment), ov (open-vocabulary emotions), eri "
+                        "(emotion + cause), mir (intent), erg (empathetic reply with <think> steps), a comma list, "
+                        "or all (default)")
     b = p.add_argument_group("batch", "several PATHs, a folder, a manifest or --out (README: Batch prediction)")
     b.add_argument("--out", metavar="FILE",
                    help="write one row per input to FILE, .jsonl or .csv (from the extension): id, path, kind, label, "
-                        "probs, sentiment, ov_set, rationale, evidence_ids, seconds, error, gold. Re-running with "
+                        "probs, sentiment, ov_set, rationale, evidence_ids, seconds, error, gold, intent, reply "
+                        "(the last two from --model nanoemox). Re-running with "
                         "the same FILE skips the ids already in it and retries the failed ones")
     b.add_argument("--fresh", action="store_true", help="replace --out instead of resuming from it")
     b.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
@@ -265,8 +284,45 @@ def _neural_predictor(args: argparse.Namespace, labels, log) -> Callable:
     return lambda sample: agent.predict([sample], label_set=labels, explain=args.explain, raer=raer)[0]
 
 
+def _select_model(args: argparse.Namespace) -> None:
+    """``--model nanoemox`` is the Nano-EmoX path, the same as ``--agents nanoemox``."""
+    if (args.model or "").strip().lower() != NANOEMOX:
+        return
+    if args.agents not in ("neural", NANOEMOX):
+        raise InputError(f"--model nanoemox answers with Nano-EmoX; it does not go with --agents {args.agents}")
+    args.agents, args.model = NANOEMOX, None
+
+
+def _check_nanoemox_options(args: argparse.Namespace) -> None:
+    """--task / --nanoemox need Nano-EmoX; Nano-EmoX has no KB, agents checkpoint, pipeline variant or LLM options."""
+    if args.agents != NANOEMOX:
+        for flag, value in (("--task", args.task), ("--nanoemox", args.nanoemox)):
+            if value is not None:
+                raise InputError(f"{flag} is for --model nanoemox (the Nano-EmoX model)")
+        return
+    given = [flag for flag, on in (
+        ("--raer", args.raer), ("--raer-epsilon", args.raer_epsilon is not None),
+        (f"--variant {args.variant}", args.variant != "full"), ("--kb", args.kb is not None),
+        ("--allow-foreign-kb", args.allow_foreign_kb), ("--checkpoint", args.checkpoint is not None),
+        ("--data-root", args.data_root is not None), ("--model", args.model is not None),
+        ("--base-url", args.base_url is not None), ("--api-key", args.api_key is not None),
+        ("--llm-timeout", args.llm_timeout is not None), ("--llm-runtime", args.llm_runtime != "hf"),
+        ("--max-tokens", args.max_tokens != DEFAULT_MAX_TOKENS), ("--top-k", args.top_k != DEFAULT_TOP_K)) if on]
+    if given:
+        raise InputError(f"{' / '.join(given)} {'does' if len(given) == 1 else 'do'} not go with --model nanoemox "
+                         "(it has no knowledge base, agents checkpoint, pipeline variant or LLM backend; its model "
+                         "folder is --nanoemox DIR)")
+    from ..nanoemox.predictor import parse_tasks
+
+    parse_tasks(args.task)
+
+
 def _check_agent_options(args: argparse.Namespace) -> None:
     """Option combinations, checked before anything loads."""
+    _select_model(args)
+    _check_nanoemox_options(args)
+    if args.agents == NANOEMOX:
+        return
     if args.llm_timeout is not None:
         if args.agents != "openai":
             raise InputError("--llm-timeout is for --agents openai (local models have no network to wait for)")
@@ -288,7 +344,21 @@ def _check_agent_options(args: argparse.Namespace) -> None:
         raise InputError("--raer-epsilon needs --raer")
 
 
+def _nanoemox(args: argparse.Namespace, log):
+    """--model nanoemox: the ``NanoEmoXPredictor`` of --nanoemox (or $AFFECTAGENT_NANOEMOX / the shipped folder)."""
+    from ..nanoemox.predictor import NanoEmoXPredictor, resolve_checkpoint
+
+    path = resolve_checkpoint(args.nanoemox)
+    log(f"loading Nano-EmoX from {path}")
+    return NanoEmoXPredictor.load(path)
+
+
 def _predictor(args: argparse.Namespace, labels, log) -> Callable:
+    if args.agents == NANOEMOX:
+        from ..nanoemox.predictor import parse_tasks
+
+        predictor, tasks = _nanoemox(args, log), parse_tasks(args.task)
+        return lambda sample: predictor.predict(sample, tasks, labels=labels)
     return _neural_predictor(args, labels, log) if args.agents == "neural" else _llm_predictor(args, labels, log)
 
 
@@ -344,6 +414,8 @@ def run_one(args: argparse.Namespace, *, labels) -> int:
     sample_id = clean_input(Path(path).name, what="the file name", note=edge_note) if path else "text"
     sample = Sample(id=sample_id, text=args.text, context=ctx, speaker=args.speaker, video=video, audio=audio)
     log = (lambda m: None) if args.json else (lambda m: print(m))
+    if args.agents == NANOEMOX:
+        return _run_one_nanoemox(args, sample, labels=labels, log=log)
     pred = _predictor(args, labels, log)(sample)
     if args.json:
         d = prediction_json(pred, explain=args.explain, raer=args.raer)
@@ -355,9 +427,80 @@ def run_one(args: argparse.Namespace, *, labels) -> int:
     return 0
 
 
+def _run_one_nanoemox(args: argparse.Namespace, sample, *, labels, log) -> int:
+    """One input through Nano-EmoX: every asked task's answer, readable or as JSON (the Prediction + ``tasks``)."""
+    from ..nanoemox.predictor import parse_tasks
+    from ..textsafe import scrub
+
+    result = _nanoemox(args, log).answer(sample, parse_tasks(args.task), labels=labels)
+    pred = result.to_prediction()
+    if args.json:
+        d = pred.to_dict(with_trace=args.explain)
+        d["tasks"] = result.tasks_dict()
+        print(scrub(json.dumps(d, indent=2, ensure_ascii=False))[0])
+    else:
+        print(scrub(format_nanoemox(result, pred, explain=args.explain))[0])
+    return 0
+
+
+def _one_line(text: str | None, limit: int = 300) -> str:
+    t = " ".join((text or "").split())
+    return t if len(t) <= limit else t[: limit - 3] + "..."
+
+
+def format_nanoemox(result, pred, *, explain: bool = False) -> str:
+    """A Nano-EmoX result as readable lines: one per asked task (emotion, sentiment, open-vocabulary words, reason,
+    intent, reply + think steps), each answer that broke its format flagged with its reason and raw text."""
+    a = result.answers
+    streams = ", ".join(result.streams) or "none (text only)"
+    lines = [f"model:      Nano-EmoX ({result.checkpoint}); streams: {streams}"]
+    if result.text:
+        lines.append(f"text:       {_one_line(result.text)}")
+
+    def row(title: str, task: str, value: str | None) -> None:
+        ans = a[task]
+        shown = value if value else "(none read)"
+        note = f"  [{task}: fallback {ans.fallback_reason}; raw: {_one_line(ans.text, 80)!r}]" if ans.fallback \
+            else f"  [{task}]"
+        lines.append(f"{title + ':':<12}{shown}{note}")
+
+    source = pred.trace["label_source"]
+    if "mer" in a:
+        row("emotion", "mer", a["mer"].label)
+    if "msa" in a:
+        row("sentiment", "msa", a["msa"].label)
+    if "ov" in a:
+        row("open vocab", "ov", ", ".join(a["ov"].labels))
+    if "eri" in a:
+        row("reason", "eri", _one_line(a["eri"].text) if a["eri"].reason else None)
+    if "mir" in a:
+        row("intent", "mir", a["mir"].label)
+    if "erg" in a:
+        row("reply", "erg", _one_line(a["erg"].reply))
+        for i, (step, text) in enumerate(a["erg"].think):
+            lines.append(f"{'  think:' if i == 0 else '':<12}{step}: {_one_line(text, 200)}")
+    if source == "default":
+        lines.append("label:      neutral (no asked task named an emotion: a default, not an answer)")
+    else:
+        lines.append(f"label:      {pred.label} (from {source}); sentiment {pred.sentiment}"
+                     f"{'' if 'msa' in a and a['msa'].label else ' (from the label)'}")
+    lines.append("probs:      (a generative model answers one label; no calibrated probabilities)")
+    if result.fallbacks:
+        lines.append(f"fallbacks:  {len(result.fallbacks)} of {len(a)} answers did not follow their format: "
+                     + "; ".join(f"{t} {r}" for t, r in result.fallbacks.items()))
+    if explain:
+        lines.append("\n-- raw generations")
+        for task, ans in a.items():
+            lines.append(f"   {task} ({result.seconds.get(task, 0.0):.2f} s): {_one_line(ans.text, 400)!r}")
+        lines.append(f"   reading the input: {result.encode_seconds:.2f} s")
+    return "\n".join(lines)
+
+
 def _print_row(row) -> None:
     if row.ok:
-        print(f"{row.id}\t{row.label}\t{row.sentiment}\t{', '.join(row.ov_set)}\t{row.seconds:.2f} s")
+        extra = "".join(f"\t{name}: {_one_line(value, 80)}" for name, value in (("intent", row.intent),
+                                                                                ("reply", row.reply)) if value)
+        print(f"{row.id}\t{row.label}\t{row.sentiment}\t{', '.join(row.ov_set)}\t{row.seconds:.2f} s{extra}")
     else:
         print(f"{row.id}\terror: {row.error}")
 

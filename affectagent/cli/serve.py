@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="SQLite file for the human votes (default: RUN_DIR/votes.sqlite)")
     p.add_argument("--allow-foreign-kb", action="store_true",
                    help="serve --kb even though its recorded encoder differs from the checkpoint's")
+    p.add_argument("--nanoemox", metavar="DIR",
+                   help="Nano-EmoX model folder answering requests with model=nanoemox (loaded on the first one; "
+                        "default $AFFECTAGENT_NANOEMOX, else the shipped one when it exists, else those get 503)")
     p.add_argument("--feature-cache", action="store_true",
                    help="keep request features (transcripts, embeddings) in the on-disk feature cache "
                         "(default: off, requests leave nothing on disk)")
@@ -66,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
                                max_pending=args.max_pending, upload_dir=args.upload_dir,
                                header_timeout_seconds=args.header_timeout, body_timeout_seconds=args.body_timeout,
                                request_timeout_seconds=args.request_timeout, allowed_hosts=tuple(args.allowed_host),
-                               arena_run=args.arena_run, arena_votes=args.arena_votes)
+                               arena_run=args.arena_run, arena_votes=args.arena_votes,
+                               nanoemox_checkpoint=args.nanoemox)
     spec = AgentSpec(checkpoint=args.checkpoint, kb=args.kb, variant=args.variant, data_root=args.data_root,
                      feature_cache=args.feature_cache, allow_foreign_kb=args.allow_foreign_kb)
     serve(spec, settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)

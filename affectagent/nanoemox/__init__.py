@@ -6,6 +6,7 @@ heterogeneous adapters, a small LM with LoRA) and its P2E curriculum. See docs/n
     inputs = StreamExtractor().sample_inputs(Sample(id="clip", video="face1.mp4"))
     model.answer(inputs, "mer")            # -> "happy"
     model.predict(inputs, "erg")           # -> TaskAnswer(reply=..., think=..., fallback=False)
+    NanoEmoXPredictor.load("runs/nx/phase3/model").answer(sample, "all").to_prediction()   # every task -> Prediction
 
 Names are imported lazily (torch loads only when a model is built).
 """
@@ -23,6 +24,9 @@ _EXPORTS = {
     "TASKS": "tasks", "IDENTIFIERS": "tasks", "TaskAnswer": "tasks", "TaskExample": "tasks", "parse_answer": "tasks",
     "TrainConfig": "train", "MixtureConfig": "train", "run_phase": "train",
     "DataConfig": "data", "dev_examples": "data",
+    "NanoEmoXPredictor": "predictor", "NanoEmoXResult": "predictor", "parse_tasks": "predictor",
+    "resolve_checkpoint": "predictor",
+    "TaskScore": "evaluate", "evaluate_task": "evaluate",
 }
 
 

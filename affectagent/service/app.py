@@ -2,7 +2,9 @@
 
 Endpoints
     GET  /             the web page (one self-contained HTML file, no external assets)
-    POST /v1/predict   multipart (file + fields) or JSON -> Prediction JSON (+ trace with explain) + timing
+    POST /v1/predict   multipart (file + fields) or JSON -> Prediction JSON (+ trace with explain) + timing;
+                       ``model: "nanoemox"`` (+ ``task``) answers with Nano-EmoX and adds ``tasks`` (loaded on the
+                       first such request; 503 when this server has no Nano-EmoX checkpoint)
     GET  /v1/labels    canonical emotions and the default candidate set
     GET  /health       status, checkpoint, KB, encoders, queue
     GET  /openapi.json the OpenAPI schema (FastAPI's /docs page is off: it loads its scripts from a CDN)
@@ -37,6 +39,7 @@ from ..schema import CANONICAL_EMOTIONS, SENTIMENTS
 from .errors import (HostNotAllowedError, OriginNotAllowedError, RequestTimeoutError, ServerBusyError, one_line,
                      status_of)
 from .arena_routes import add_arena_routes
+from .nanoemox import NanoEmoXSlot
 from .reading import read_predict_request
 from .runner import ModelRunner, RunResult
 from .schemas import ErrorResponse, HealthResponse, LabelsResponse, MediaOut, PredictResponse, TimingOut
@@ -143,8 +146,9 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
     if not hasattr(agent, "predict"):
         factory: Callable[[], Any] = agent
         agent = factory()
+    nanoemox = NanoEmoXSlot(settings.nanoemox_checkpoint, feature_cache=bool(spec and spec.feature_cache))
     runner = ModelRunner(agent, max_pending=settings.max_pending, max_media_bytes=settings.max_upload_bytes,
-                         max_media_seconds=settings.max_media_seconds)
+                         max_media_seconds=settings.max_media_seconds, nanoemox=nanoemox)
     page = page_html()
     described = agent.describe()
     labels_body = {"canonical": list(CANONICAL_EMOTIONS), "default": list(agent.default_labels),
@@ -226,10 +230,12 @@ def _response_body(result: RunResult, *, explain: bool, seconds: float, raer: bo
     facts = None if result.media is None else MediaOut(**dataclasses.asdict(result.media))
     timing = TimingOut(seconds=round(seconds, 4), queued_seconds=round(result.queued_seconds, 4),
                        model_seconds=round(result.model_seconds, 4))
-    body = PredictResponse(**pred, timing=timing, media=facts)
+    body = PredictResponse(**pred, tasks=result.tasks, timing=timing, media=facts)
     out = body.model_dump(mode="json")
     if "trace" not in pred:
         out.pop("trace")
+    if result.tasks is None:  # the agents' responses keep their fields
+        out.pop("tasks")
     if raer:
         out["raer"] = (result.prediction.trace or {}).get("raer")
     return out
@@ -244,10 +250,15 @@ def _predict_body_doc() -> dict[str, Any]:
                      "description": "video, audio or still-image file (jpg / png / webp / bmp)"},
             "text": text, "context": {"type": "string", "description": "one 'Speaker: text' per line"},
             "speaker": text, "labels": {"type": "string", "description": "comma-separated canonical emotions"},
-            "explain": {"type": "boolean"}, "raer": {"type": "boolean"}}}},
+            "explain": {"type": "boolean"}, "raer": {"type": "boolean"},
+            "model": {"type": "string", "enum": ["agents", "nanoemox"]},
+            "task": {"type": "string", "description": "Nano-EmoX tasks: mer, msa, ov, eri, mir, erg, comma-separated, "
+                                                      "or all (default)"}}}},
         "application/json": {"schema": {"type": "object", "additionalProperties": False, "properties": {
             "text": text, "speaker": text, "explain": {"type": "boolean", "default": False},
             "raer": {"type": "boolean", "default": False},
+            "model": {"type": "string", "enum": ["agents", "nanoemox"], "default": "agents"},
+            "task": {"anyOf": [{"type": "array", "items": text}, text]},
             "context": {"anyOf": [{"type": "array", "items": {"type": "object", "required": ["text"], "properties": {
                 "speaker": text, "text": text}}}, {"type": "string", "description": "'Speaker: text' lines"}]},
             "labels": {"anyOf": [{"type": "array", "items": text}, text]}}}},

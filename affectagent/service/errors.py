@@ -25,6 +25,10 @@ class ServerBusyError(AffectAgentError):
     """Too many predictions are already waiting for the model (or one waited past the request deadline)."""
 
 
+class ModelUnavailableError(AffectAgentError):
+    """A request asks for a model this server cannot load (e.g. ``model: "nanoemox"`` without a checkpoint)."""
+
+
 class RequestTimeoutError(InputError):
     """The client did not send its request body in time (a stall longer than the body timeout, or past the request
     deadline)."""
@@ -48,6 +52,7 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (OriginNotAllowedError, 403),         # --allowed-host: a page of another site calling the API
     (InputError, 400),                    # empty request or text, unknown labels, bad field values
     (ServerBusyError, 503),
+    (ModelUnavailableError, 503),         # the asked-for model has no checkpoint on this server
     (MissingDependencyError, 503),        # the server lacks an optional package for this input
     (AffectAgentError, 500),              # environment problems (KB, encoders) with a readable message
 )

@@ -17,6 +17,8 @@ TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
 FALSE_WORDS = frozenset({"0", "false", "off", "no", ""})
 MAX_LABELS_CHARS = 1000  # "labels" as given: every canonical emotion, comma-separated, fits in a fraction of it
 MAX_LABELS = 64
+MODELS: tuple[str, ...] = ("agents", "nanoemox")  # "agents": the served AffectAgent (the default)
+MAX_TASK_CHARS = 200
 
 
 def short(value: object, limit: int = 40) -> str:
@@ -44,7 +46,8 @@ def check_labels_size(value: str | Sequence[str] | None) -> None:
 class PredictInput:
     """A checked prediction request. ``media`` is the path of the uploaded file (in the request's temp folder): a
     video, an audio file or a still image (jpg / png / webp / bmp; the upload keeps its extension, ``upload_suffix``,
-    and ``media`` decodes it as one face frame without audio)."""
+    and ``media`` decodes it as one face frame without audio). ``model``: one of ``MODELS``; ``tasks``: the
+    Nano-EmoX tasks to answer (``model == "nanoemox"`` only, else empty)."""
 
     text: str | None = None
     context: tuple[Turn, ...] = ()
@@ -54,6 +57,8 @@ class PredictInput:
     raer: bool = False
     media: Path | None = None
     filename: str | None = None
+    model: str = "agents"
+    tasks: tuple[str, ...] = ()
 
     def to_sample(self, *, has_video: bool = False) -> Sample:
         """The ``Sample`` for the pipeline; ``has_video`` (from probing the upload: a clip or a still image) picks
@@ -126,10 +131,34 @@ def disk_name(name: str | None) -> str:
     return (stem[:70] or "upload") + suffix
 
 
+def parse_model(model: str | None, task: str | Sequence[str] | None, *, raer: bool) -> tuple[str, tuple[str, ...]]:
+    """(model, Nano-EmoX tasks) of a request: ``model`` one of ``MODELS`` (default "agents"); ``task`` (a name, a
+    comma list, a list or "all"; default all) only with model nanoemox, which has no RAER."""
+    name = (model or "").strip().lower() or "agents"
+    if name not in MODELS:
+        raise InputError(f"unknown model {short(model)!r}; models: agents (default), nanoemox")
+    given = task is not None and (task.strip() if isinstance(task, str) else list(task))
+    if name != "nanoemox":
+        if given:
+            raise InputError('task is for model "nanoemox" (the agents answer one emotion prediction)')
+        return name, ()
+    if raer:
+        raise InputError('raer is for the agents; model "nanoemox" has no knowledge base to check steps against')
+    if not given:
+        task = None
+    elif len(task if isinstance(task, str) else ",".join(str(t) for t in task)) > MAX_TASK_CHARS:
+        raise InputError(f"task is longer than {MAX_TASK_CHARS} characters")
+    from ..nanoemox.predictor import parse_tasks
+
+    return name, parse_tasks(task)
+
+
 def check_input(*, text: str | None, context: Sequence[Turn], speaker: str | None, labels: tuple[str, ...] | None,
                 explain: bool, media: Path | None, filename: str | None,
-                settings: ServiceSettings, raer: bool = False) -> PredictInput:
+                settings: ServiceSettings, raer: bool = False, model: str | None = None,
+                task: str | Sequence[str] | None = None) -> PredictInput:
     """Apply the service's limits and the "something to predict" rule; returns the ``PredictInput``."""
+    model, tasks = parse_model(model, task, raer=raer)
     if text is not None and not text.strip():
         raise InputError("text is empty")
     if text is None and media is None:
@@ -150,4 +179,4 @@ def check_input(*, text: str | None, context: Sequence[Turn], speaker: str | Non
     if speaker is not None and len(speaker) > settings.max_speaker_chars:
         raise InputError(f"speaker is {len(speaker)} characters; the limit is {settings.max_speaker_chars}")
     return PredictInput(text=text.strip() if text else None, context=tuple(context), speaker=speaker, labels=labels,
-                        explain=explain, raer=raer, media=media, filename=filename)
+                        explain=explain, raer=raer, media=media, filename=filename, model=model, tasks=tasks)

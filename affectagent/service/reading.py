@@ -2,9 +2,10 @@
 form or JSON. Sizes are enforced while the body streams in; every problem is a typed error (see ``errors.py``).
 
 Form fields: ``file`` (video/audio), ``text``, ``context`` (lines "Speaker: text"), ``speaker``, ``labels``
-(comma-separated), ``explain`` (true/false). Blank form fields count as absent (browsers send every field).
-JSON: ``{"text", "context": [{"speaker", "text"}] | "lines", "speaker", "labels": [...] | "a,b", "explain", "raer"}``;
-there an explicit empty text is an error.
+(comma-separated), ``explain`` (true/false), ``model`` (agents | nanoemox), ``task`` (Nano-EmoX tasks, comma-separated
+or all). Blank form fields count as absent (browsers send every field).
+JSON: ``{"text", "context": [{"speaker", "text"}] | "lines", "speaker", "labels": [...] | "a,b", "explain", "raer",
+"model", "task": "mer" | "mer,ov" | [...] | "all"}``; there an explicit empty text is an error.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from .settings import ServiceSettings
 from .uploads import RequestFolder, limit_receive, save_upload
 
 FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
-FORM_FIELDS = frozenset({"file", "text", "context", "speaker", "labels", "explain", "raer"})
+FORM_FIELDS = frozenset({"file", "text", "context", "speaker", "labels", "explain", "raer", "model", "task"})
+JSON_FIELDS = "text, context, speaker, labels, explain, raer, model, task"
 EMPTY_REQUEST = "empty request: upload a video/audio file and/or send a non-empty text"
 
 
@@ -80,7 +82,8 @@ async def _read_json(request: Request, settings: ServiceSettings, deadline: floa
         context = tuple(Turn(speaker=t.speaker, text=t.text) for t in data.context or ())
     check_labels_size(data.labels)
     return check_input(text=data.text, context=context, speaker=data.speaker, labels=parse_labels(data.labels),
-                       explain=data.explain, raer=data.raer, media=None, filename=None, settings=settings)
+                       explain=data.explain, raer=data.raer, media=None, filename=None, settings=settings,
+                       model=data.model, task=data.task)
 
 
 def _schema_error(exc: ValidationError) -> InputError:
@@ -89,11 +92,10 @@ def _schema_error(exc: ValidationError) -> InputError:
     if first.get("type") == "json_invalid":
         return InputError(f"malformed JSON: {first.get('ctx', {}).get('error', first.get('msg', 'cannot parse'))}")
     if first.get("type") == "model_type":
-        return RequestSchemaError("the JSON body must be an object with the fields text, context, speaker, labels, "
-                                  "explain, raer")
+        return RequestSchemaError(f"the JSON body must be an object with the fields {JSON_FIELDS}")
     where = short(".".join(str(p) for p in first.get("loc", ())) or "body")
     if first.get("type") == "extra_forbidden":
-        return RequestSchemaError(f"unknown field {where!r}; allowed: text, context, speaker, labels, explain, raer")
+        return RequestSchemaError(f"unknown field {where!r}; allowed: {JSON_FIELDS}")
     return RequestSchemaError(f"field {where!r}: {first.get('msg', 'invalid value')}")
 
 
@@ -135,6 +137,7 @@ async def _read_form(request: Request, *, folder: RequestFolder, settings: Servi
         return check_input(text=fields["text"], context=parse_context_lines(fields["context"] or ""),
                            speaker=fields["speaker"], labels=parse_labels(fields["labels"]),
                            explain=parse_flag(fields["explain"], name="explain"), media=media, filename=filename,
-                           settings=settings, raer=parse_flag(fields["raer"], name="raer"))
+                           settings=settings, raer=parse_flag(fields["raer"], name="raer"), model=fields["model"],
+                           task=fields["task"])
     finally:
         await form.close()

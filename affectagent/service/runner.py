@@ -1,7 +1,8 @@
 """``ModelRunner``: the one loaded ``AffectAgent`` of a server process, called by one request at a time.
 
-The encoders and agents are not thread-safe, so every model call (probing the upload, encoding, the pipeline)
-holds one lock. Requests run the call in a worker thread, so the event loop keeps answering (/health, the page,
+The encoders and agents are not thread-safe, so every model call (probing the upload, encoding, the pipeline, or
+the Nano-EmoX model for a ``model: "nanoemox"`` request, loaded on first use by ``nanoemox.NanoEmoXSlot``) holds one
+lock. Requests run the call in a worker thread, so the event loop keeps answering (/health, the page,
 uploads) while a prediction computes; waiting requests queue on the lock, and past ``max_pending`` waiting
 requests a new one is refused with ``ServerBusyError`` instead of piling up.
 """
@@ -18,7 +19,7 @@ import anyio.to_thread
 from ..errors import AffectAgentError, InputError
 from ..media.errors import MediaError
 from ..schema import Prediction
-from .errors import ServerBusyError
+from .errors import ModelUnavailableError, ServerBusyError
 from .inputs import PredictInput
 
 
@@ -34,19 +35,23 @@ class MediaFacts:
 
 @dataclass(frozen=True)
 class RunResult:
-    """One answered request: the prediction, the media facts and where the time went (seconds)."""
+    """One answered request: the prediction, the media facts and where the time went (seconds); ``tasks``: the
+    Nano-EmoX answers (task -> ``TaskAnswer.to_dict()``) of a ``model: "nanoemox"`` request, else None."""
 
     prediction: Prediction
     media: MediaFacts | None
     queued_seconds: float
     model_seconds: float
+    tasks: dict[str, Any] | None = None
 
 
 class ModelRunner:
     """Serialises calls to one agent (anything with ``predict(samples, label_set=, explain=)``)."""
 
-    def __init__(self, agent: Any, *, max_pending: int, max_media_bytes: int, max_media_seconds: float) -> None:
+    def __init__(self, agent: Any, *, max_pending: int, max_media_bytes: int, max_media_seconds: float,
+                 nanoemox: Any = None) -> None:
         self.agent = agent
+        self.nanoemox = nanoemox  # a NanoEmoXSlot (None: requests for model nanoemox get 503)
         self.max_pending = max_pending
         self.max_media_bytes = max_media_bytes
         self.max_media_seconds = max_media_seconds
@@ -87,12 +92,23 @@ class ModelRunner:
             with _without_temp_path(request):
                 media = self._probe(request)
                 sample = request.to_sample(has_video=media is not None and media.kind in ("video", "image"))
-                kw = {"raer": True} if request.raer else {}
-                [pred] = self.agent.predict([sample], label_set=request.labels, explain=request.explain, **kw)
+                tasks = None
+                if request.model == "nanoemox":
+                    pred, tasks = self._nanoemox(sample, request)
+                else:
+                    kw = {"raer": True} if request.raer else {}
+                    [pred] = self.agent.predict([sample], label_set=request.labels, explain=request.explain, **kw)
             done = time.perf_counter()
         finally:
             self._lock.release()
-        return RunResult(prediction=pred, media=media, queued_seconds=started - asked, model_seconds=done - started)
+        return RunResult(prediction=pred, media=media, queued_seconds=started - asked, model_seconds=done - started,
+                         tasks=tasks)
+
+    def _nanoemox(self, sample: Any, request: PredictInput) -> tuple[Prediction, dict[str, Any]]:
+        if self.nanoemox is None:
+            raise ModelUnavailableError("model nanoemox is not served by this server")
+        result = self.nanoemox.get().answer(sample, request.tasks, labels=request.labels)
+        return result.to_prediction(), result.tasks_dict()
 
     def _probe(self, request: PredictInput) -> MediaFacts | None:
         if request.media is None:

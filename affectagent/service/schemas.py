@@ -33,6 +33,11 @@ class PredictJSON(BaseModel):
     raer: bool = Field(False, description="answer with RAER: reasoning steps checked against retrieved evidence "
                                           "(with explain: trace.raer holds the steps, ambiguity, uncertainty and "
                                           "whether the KB would grow)")
+    model: str | None = Field(None, description='"agents" (default: the served AffectAgent) or "nanoemox" (the '
+                                                "Nano-EmoX model; the response adds tasks)")
+    task: list[str] | str | None = Field(
+        None, description='Nano-EmoX tasks (model "nanoemox" only): mer, msa, ov, eri, mir, erg, a comma list, a '
+                          'list or "all" (default)')
 
 
 class EvidenceOut(BaseModel):
@@ -60,6 +65,20 @@ class PredictionOut(BaseModel):
                           "perceptual neighbours, MB-MoE routing, RAAF gates (absent otherwise)")
 
 
+class TaskAnswerOut(BaseModel):
+    """One Nano-EmoX answer (``nanoemox.tasks.TaskAnswer.to_dict``)."""
+
+    task: str
+    text: str = Field(..., description="the raw generation")
+    label: str | None = Field(..., description="mer: emotion, msa: sentiment, mir: intent, eri / erg: the emotion")
+    labels: list[str] = Field(..., description="ov: the open-vocabulary emotion words")
+    reason: str | None = Field(..., description="eri: the cause")
+    reply: str | None = Field(..., description="erg: the empathetic reply")
+    think: dict[str, str] = Field(..., description="erg: the reasoning steps (Scenario, Emotion, Cause, Goal)")
+    fallback: bool = Field(..., description="the generation did not follow the task's format (repaired or missing)")
+    fallback_reason: str | None
+
+
 class TimingOut(BaseModel):
     seconds: float = Field(..., description="whole request on the server, upload included")
     queued_seconds: float = Field(..., description="waiting for the model (other requests ahead)")
@@ -74,6 +93,8 @@ class MediaOut(BaseModel):
 
 
 class PredictResponse(PredictionOut):
+    tasks: dict[str, TaskAnswerOut] | None = Field(
+        None, description='model "nanoemox": each asked task\'s answer (absent for the agents)')
     timing: TimingOut
     media: MediaOut | None = Field(None, description="the uploaded file, when there was one")
 

@@ -24,7 +24,8 @@ from .spec import AgentSpec
 ENV_SPEC = "AFFECTAGENT_SERVICE_SPEC"
 ENV_SETTINGS = "AFFECTAGENT_SERVICE_SETTINGS"
 WARM_UP_TEXT = "Hello, how are you?"
-PATH_SETTINGS = ("upload_dir", "arena_run", "arena_votes")  # ServiceSettings fields that are paths (None or Path)
+# ServiceSettings fields that are paths (None or Path)
+PATH_SETTINGS = ("upload_dir", "arena_run", "arena_votes", "nanoemox_checkpoint")
 
 
 def _uvicorn():

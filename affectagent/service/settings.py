@@ -35,6 +35,9 @@ class ServiceSettings:
     arena_run:         an arena run folder (``affectagent arena run --out DIR``) whose stored matches the ``/arena``
                        page puts to human judges; None: the page says no arena run is configured.
     arena_votes:       the SQLite file the human votes are stored in (default: ``<arena_run>/votes.sqlite``).
+    nanoemox_checkpoint: the Nano-EmoX model folder answering requests with ``model: "nanoemox"`` (loaded on the
+                       first such request; None: ``$AFFECTAGENT_NANOEMOX``, else the shipped folder when it exists,
+                       else those requests get HTTP 503 saying how to train one).
     """
 
     max_upload_mb: float = 200.0
@@ -51,6 +54,7 @@ class ServiceSettings:
     allowed_hosts: tuple[str, ...] = ()
     arena_run: Path | None = None
     arena_votes: Path | None = None
+    nanoemox_checkpoint: Path | None = None
 
     def __post_init__(self) -> None:
         positive = {"max_upload_mb": self.max_upload_mb, "max_media_seconds": self.max_media_seconds,
@@ -91,6 +95,10 @@ class ServiceSettings:
             if votes.is_dir():
                 raise InputError(f"arena votes file is a folder: {votes}")
             object.__setattr__(self, "arena_votes", votes)
+        if self.nanoemox_checkpoint is not None:  # a folder named at start-up must be a model folder: fail fast
+            from ..nanoemox.predictor import resolve_checkpoint
+
+            object.__setattr__(self, "nanoemox_checkpoint", resolve_checkpoint(self.nanoemox_checkpoint))
 
     @property
     def max_upload_bytes(self) -> int:

@@ -1,9 +1,12 @@
-"""Prediction rows: JSONL and CSV round-trip, evaluate's predictions.jsonl read as rows, an interrupted file resumed."""
+"""Prediction rows: JSONL and CSV round-trip, evaluate's predictions.jsonl read as rows, an interrupted file resumed,
+files from before the intent / reply columns."""
+import csv
 import json
 
 import pytest
 
-from affectagent.batch.rows import ROW_FIELDS, PredictionRow, RowWriter, read_rows, row_format, write_rows
+from affectagent.batch.rows import (LEGACY_ROW_FIELDS, ROW_FIELDS, PredictionRow, RowWriter, read_rows, row_format,
+                                    write_rows)
 from affectagent.errors import InputError
 from affectagent.schema import Evidence, Prediction
 
@@ -59,7 +62,38 @@ def test_from_prediction_keeps_every_field():
     assert row.to_record() == {"id": "x.mp4", "path": "dir/x.mp4", "kind": "video", "label": "sad",
                                "probs": {"sad": 0.512346, "happy": 0.487654}, "sentiment": "negative",
                                "ov_set": ["sad", "lonely"], "rationale": "because", "evidence_ids": ["e1"],
-                               "seconds": 0.1235, "error": None, "gold": None}
+                               "seconds": 0.1235, "error": None, "gold": None, "intent": None, "reply": None}
+
+
+def test_nanoemox_intent_and_reply_come_from_the_trace():
+    pred = Prediction(sample_id="s", label="happy", probs={"happy": 1.0}, sentiment="positive",
+                      trace={"agents": "nanoemox", "intent": "Thank", "reply": "Glad to help!"})
+    row = PredictionRow.from_prediction(pred, id="s", path=None, kind="text", seconds=0.5)
+    assert (row.intent, row.reply) == ("Thank", "Glad to help!")
+    other = PredictionRow.from_prediction(Prediction("t", "sad", {"sad": 1.0}, "negative", trace={"intent": 3}),
+                                          id="t", path=None, kind="text", seconds=0.1)
+    assert (other.intent, other.reply) == (None, None)  # only strings are taken
+
+
+def test_files_written_before_intent_and_reply_still_read_and_resume(tmp_path):
+    legacy = LEGACY_ROW_FIELDS
+    assert ROW_FIELDS == legacy + ("intent", "reply")
+    old_csv = tmp_path / "old.csv"  # as the previous version wrote it
+    rec = ROWS[0].to_record()
+    with open(old_csv, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(legacy)
+        w.writerow([json.dumps(rec[k], ensure_ascii=False) if k in ("probs", "ov_set", "evidence_ids")
+                    else "" if rec[k] is None else str(rec[k]) for k in legacy])
+    assert read_rows(old_csv) == [ROWS[0]]  # the two new cells are simply absent
+    with RowWriter(old_csv) as w:  # resuming keeps the file's own columns
+        w.write(ROWS[2])
+    text = old_csv.read_text().splitlines()
+    assert text[0] == ",".join(legacy) and [r.id for r in read_rows(old_csv)] == ["a/face1.mp4", "text-row"]
+    old_jsonl = tmp_path / "old.jsonl"
+    rec = {k: v for k, v in ROWS[0].to_record().items() if k not in ("intent", "reply")}
+    old_jsonl.write_text(json.dumps(rec) + "\n")
+    assert read_rows(old_jsonl) == [ROWS[0]]
 
 
 def test_a_line_cut_by_a_killed_run_is_dropped_and_overwritten(tmp_path):

