@@ -165,13 +165,24 @@ class AffectAgent:
     def with_config(self, config: PipelineConfig) -> "AffectAgent":
         return replace(self, pipeline=self.pipeline.with_config(config))
 
+    def with_speech(self, *, transcribe: bool | None = None, language: str | None = None) -> "AffectAgent":
+        """The same agents reading speech differently: ``transcribe`` False never runs ASR; ``language`` is the
+        speech's language ("en", a code such as "de", or "auto" to identify it; ``ExtractConfig.language``)."""
+        ext = self.encoding.extract
+        ext = replace(ext, transcribe=ext.transcribe if transcribe is None else transcribe,
+                      language=ext.language if language is None else language)
+        return replace(self, encoding=replace(self.encoding, extract=ext))
+
     # ---- prediction --------------------------------------------------------------------------------------------
     def predict(self, samples: Sequence[Sample], *, label_set: Sequence[str] | None = None, explain: bool = False,
-                progress: bool = False, transcribe: bool = True, raer: bool | RAERConfig = False) -> list[Prediction]:
+                progress: bool = False, transcribe: bool | None = None,
+                raer: bool | RAERConfig = False) -> list[Prediction]:
         """``raer``: True (default settings) or a ``RAERConfig`` — answer with RAER over the agents' KB (the KB is
-        not changed: ``trace["raer"]["kb_would_grow"]`` says whether the sample passes the growth gate)."""
+        not changed: ``trace["raer"]["kb_would_grow"]`` says whether the sample passes the growth gate).
+        ``transcribe``: None = the agent's setting (``with_speech``), False = no ASR for these samples."""
         labels = parse_label_list(label_set, what="label_set") if label_set else self.default_labels
-        enc = replace(self.encoding, extract=replace(self.encoding.extract, transcribe=transcribe))
+        enc = self.encoding if transcribe is None else \
+            replace(self.encoding, extract=replace(self.encoding.extract, transcribe=transcribe))
         inputs = encode_inputs(samples, label_sets=[labels] * len(samples), config=enc, cache=self.cache,
                                progress=progress)
         if raer:

@@ -16,7 +16,7 @@ import torch
 from .agents.actor import FusionOut, SharedActor
 from .agents.evidence_filter import FilterAction, explain_filter, filter_action
 from .agents.generator import (GenerateAction, describe_face, describe_voice, generate_action, nothing_perceived_note,
-                               open_vocabulary_set, rationale)
+                               open_vocabulary_set, rationale, speech_note)
 from .agents.observation import (
     LABEL_INDEX,
     EvidenceBatch,
@@ -221,12 +221,15 @@ class AffectAgentPipeline:
                 ov_set=open_vocabulary_set(probs),
                 rationale=rationale(label=label, probs=probs, text=text, cues=cues, kept=kept, dropped=dropped,
                                     routing=routing, filled=filled,
-                                    notes=[n for n in (nothing_perceived_note(f, text),) if n]),
+                                    notes=[n for n in (nothing_perceived_note(f, text), speech_note(f)) if n]),
                 evidence=tuple(kept),
             )
             if with_trace:
                 pred.trace = self.trace(i, run)
                 pred.trace["transcript"] = f.transcript  # what ASR heard (None without speech or with a text given)
+                pred.trace["speech"] = {k: f.info[k] for k in ("speech_language", "transcript_skipped",
+                                                               "transcript_dropped", "transcript_logprob")
+                                        if k in f.info}
             out.append(pred)
         return out
 

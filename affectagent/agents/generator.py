@@ -128,6 +128,24 @@ def nothing_perceived_note(features: Features, text: str | None) -> str | None:
     return NOTHING_PERCEIVED.format(where=where)
 
 
+def speech_note(features: Features) -> str | None:
+    """The note for speech whose transcript did not feed the text branch (``encoders.speech_language``): a
+    language the English ASR cannot read, or an English decode below the confidence guard; None otherwise."""
+    info = features.info or {}
+    why = info.get("transcript_skipped")
+    if why is None:
+        return None
+    if why == "language":
+        from ..encoders.speech_language import language_name
+
+        lang = info.get("speech_language") or {}
+        how = "declared" if lang.get("how") == "declared" else "identified"
+        return (f"The speech is {language_name(lang.get('language'))} ({how}); the English-only ASR cannot read it, "
+                "so no transcript was used (voice cues still count).")
+    return ("The speech recogniser's transcript was dropped for low confidence (speech it likely cannot read), so "
+            "no transcript was used (voice cues still count).")
+
+
 def rationale(
     *, label: str, probs: Mapping[str, float], text: str | None, cues: Sequence[str], kept: Sequence[Evidence],
     dropped: int, routing: Sequence[float] | None = None, filled: Sequence[str] = (), notes: Sequence[str] = (),

@@ -62,6 +62,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "which were ambiguous, their evidence, the uncertainty and whether the KB would grow)")
     p.add_argument("--raer-epsilon", type=float, help="RAER growth gate: uncertainty threshold in [0, 1] "
                                                       "(default: RAERConfig's)")
+    sp = p.add_argument_group("speech", "how the voice is read (README: Speech language)")
+    sp.add_argument("--transcribe", action=argparse.BooleanOptionalAction, default=True,
+                    help="run speech recognition when an input has audio and no --text (default: on)")
+    sp.add_argument("--language", default="en", metavar="CODE|auto",
+                    help="the speech's language: en (the ASR and the text branch read English only), another code "
+                         "such as de (no transcript feeds the text branch; the voice still counts) or auto (the "
+                         "multilingual Whisper base identifies it per input) (default: en)")
     g = p.add_argument_group("LLM agents", "the three roles as prompts to a language model (docs/llm-agents.md)")
     g.add_argument("--agents", choices=AGENT_KINDS, default="neural",
                    help="neural: the checkpoint's policies (default); llm: a local model (--model qwen-0.5b | "
@@ -243,6 +250,7 @@ def _llm_predictor(args: argparse.Namespace, labels, log) -> Callable:
     config = LLMAgentConfig(variant=args.variant, generator_tokens=args.max_tokens, top_k=args.top_k)
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, data_root=args.data_root, log=log,
                              no_kb=args.variant == "no_rag", allow_foreign_kb=args.allow_foreign_kb)
+    agent = agent.with_speech(transcribe=args.transcribe, language=args.language)
     if args.agents == "openai":
         backend = load_backend("openai", model=args.model, base_url=args.base_url, api_key=args.api_key,
                                timeout=args.llm_timeout)
@@ -281,6 +289,7 @@ def _neural_predictor(args: argparse.Namespace, labels, log) -> Callable:
         raer = RAERConfig() if args.raer_epsilon is None else RAERConfig(epsilon=args.raer_epsilon)
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
                              allow_foreign_kb=args.allow_foreign_kb)
+    agent = agent.with_speech(transcribe=args.transcribe, language=args.language)
     return lambda sample: agent.predict([sample], label_set=labels, explain=args.explain, raer=raer)[0]
 
 
@@ -319,8 +328,14 @@ def _check_nanoemox_options(args: argparse.Namespace) -> None:
 
 def _check_agent_options(args: argparse.Namespace) -> None:
     """Option combinations, checked before anything loads."""
+    from ..encoders.speech_language import check_language
+
+    args.language = check_language(args.language)
     _select_model(args)
     _check_nanoemox_options(args)
+    if args.agents == NANOEMOX and (args.language != "en" or not args.transcribe):
+        raise InputError("--language / --no-transcribe are for the AffectAgent agents; Nano-EmoX reads speech with "
+                         "its own Whisper encoder")
     if args.agents == NANOEMOX:
         return
     if args.llm_timeout is not None:

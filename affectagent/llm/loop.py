@@ -112,19 +112,21 @@ class LLMAffectAgent:
 
     # ---- entry points --------------------------------------------------------------------------------------------
     def encode(self, samples: Sequence[Sample], *, label_set: Sequence[str] | None = None,
-               exclude_related: bool = False, transcribe: bool = True, progress: bool = False) -> list[EncodedInput]:
+               exclude_related: bool = False, transcribe: bool | None = None,
+               progress: bool = False) -> list[EncodedInput]:
         """Features + KB exclusions (``exclude_related``: the leakage rule of ``encoding.leak_key``)."""
         labels = tuple(label_set) if label_set else self.default_labels
         bad = [x for x in labels if x not in CANONICAL_EMOTIONS]
         if bad:
             raise InputError(f"unknown labels {bad}; allowed: {', '.join(CANONICAL_EMOTIONS)}")
-        enc = replace(self.encoding, exclude_related=exclude_related,
-                      extract=replace(self.encoding.extract, transcribe=transcribe))
+        ext = self.encoding.extract if transcribe is None else replace(self.encoding.extract, transcribe=transcribe)
+        enc = replace(self.encoding, exclude_related=exclude_related, extract=ext)
         return encode_inputs(samples, label_sets=[labels] * len(samples), config=enc, cache=self.cache,
                              progress=progress)
 
     def predict(self, samples: Sequence[Sample], *, label_set: Sequence[str] | None = None,
-                exclude_related: bool = False, transcribe: bool = True, progress: bool = False) -> list[Prediction]:
+                exclude_related: bool = False, transcribe: bool | None = None,
+                progress: bool = False) -> list[Prediction]:
         inputs = self.encode(samples, label_set=label_set, exclude_related=exclude_related, transcribe=transcribe,
                              progress=progress)
         return self.predict_encoded(samples, inputs, progress=progress)

@@ -8,6 +8,7 @@ from affectagent.cli import main
 from affectagent.llm.packaged import packaged_parts_installed
 
 from ..llm.processes import free_port, running
+from ..resources import shared
 
 
 def _need_qwen():
@@ -72,3 +73,28 @@ def test_openai_agents_against_a_real_local_server(tiny_checkpoint, tmp_path, ca
         assert main(["predict", "--text", "hi", "--agents", "openai", "--base-url", f"{base}/v1", "--model",
                      "qwen-0.5b", "--checkpoint", str(tiny_checkpoint), "--variant", "no_rag"]) == 2
         assert capsys.readouterr().err.startswith("affectagent: error:")
+
+
+def test_speech_language_options(tiny_checkpoint, capsys):
+    """German speech: the English ASR's decode is dropped (default), a declared language skips it, --no-transcribe
+    never runs it; the rationale and the trace say which; a bad --language is one line and exit 2."""
+    clip = str(shared("emodb") / "emodb" / "audio" / "08a01Ab.flac")
+    base = ["predict", clip, "--checkpoint", str(tiny_checkpoint), "--json", "--explain"]
+    seen = {}
+    for extra in ([], ["--language", "de"], ["--no-transcribe"]):
+        capsys.readouterr()
+        assert main(base + extra) == 0
+        d = json.loads(capsys.readouterr().out)
+        seen[" ".join(extra) or "default"] = d
+    assert seen["default"]["trace"]["speech"]["transcript_skipped"] == "low_confidence"
+    assert seen["default"]["trace"]["speech"]["transcript_dropped"]           # what tiny.en made of it
+    assert "dropped for low confidence" in seen["default"]["rationale"]
+    assert seen["--language de"]["trace"]["speech"]["transcript_skipped"] == "language"
+    assert "The speech is German (declared)" in seen["--language de"]["rationale"]
+    assert seen["--no-transcribe"]["trace"]["transcript"] is None
+    assert "transcript_skipped" not in seen["--no-transcribe"]["trace"]["speech"]
+    for d in seen.values():
+        assert d["label"] and d["trace"]["transcript"] in (None, "")
+    assert main(["predict", clip, "--checkpoint", str(tiny_checkpoint), "--language", "German!"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "language code" in err[0]
