@@ -26,7 +26,7 @@ ENV = "AFFECTAGENT_VERBOSITY"
 
 # absl / glog lines ("W0000 00:00:179... file.cc:114] ..."), their preamble, TFLite delegate notes
 NATIVE_NOISE = re.compile(
-    r"^(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\]"
+    r"(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\]"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
     r")")
@@ -67,7 +67,19 @@ def apply(chosen: str) -> None:
 
 
 def keep_native_line(line: str) -> bool:
-    return not NATIVE_NOISE.match(line)
+    """False for a line that is native log noise from its start (after any carriage returns)."""
+    return not NATIVE_NOISE.match(line.rsplit("\r", 1)[-1].lstrip("\r"))
+
+
+def strip_native_noise(line: str) -> str:
+    """``line`` without a native log line glued onto it: libraries log from their own threads, so a record often
+    lands right after a progress bar's text on the same line ("timeline: 0%|   | 0/6W0000 00:00... file.cc:114]
+    ..."). Returns the text before the record (no newline: the bar goes on), the line itself when it holds no
+    record, or "" when it is only a record."""
+    m = NATIVE_NOISE.search(line)
+    if m is None:
+        return line
+    return line[:m.start()].rstrip("\r")
 
 
 @contextlib.contextmanager
@@ -93,7 +105,7 @@ def native_stderr_filtered() -> Iterator[None]:
             os.close(saved)
             tmp.seek(0)
             text = tmp.read().decode("utf-8", "replace")
-            kept = [ln for ln in text.splitlines() if keep_native_line(ln)]
+            kept = [k for k in (strip_native_noise(ln) for ln in text.splitlines()) if k.strip()]
             if level() == "quiet":
                 kept = [ln for ln in kept if re.search(r"error|fatal", ln, re.IGNORECASE)]
             if kept:
@@ -125,11 +137,12 @@ def native_stderr_filtered_for_process() -> Iterator[None]:
         with os.fdopen(read_end, "rb") as src:
             for raw in src:
                 line = raw.decode("utf-8", "replace")
-                if not keep_native_line(line):
+                kept = strip_native_noise(line)
+                if not kept.strip():
                     continue
-                if quiet_mode and not re.search(r"error|fatal|traceback", line, re.IGNORECASE):
+                if quiet_mode and not re.search(r"error|fatal|traceback", kept, re.IGNORECASE):
                     continue
-                os.write(saved, raw)
+                os.write(saved, raw if kept is line else kept.encode("utf-8"))
 
     reader = threading.Thread(target=forward, name="stderr-filter", daemon=True)
     reader.start()

@@ -3,7 +3,7 @@ import subprocess
 import sys
 
 from affectagent.cli import split_verbosity
-from affectagent.quiet import keep_native_line
+from affectagent.quiet import keep_native_line, strip_native_noise
 from tests.resources import shared
 
 NOISE = [
@@ -17,6 +17,14 @@ def test_native_noise_patterns_are_dropped_and_other_lines_kept():
     assert not any(keep_native_line(line) for line in NOISE)
     assert keep_native_line("affectagent: error: media file not found: x.mp4")
     assert keep_native_line("Segmentation fault in libfoo")
+
+
+def test_a_native_record_glued_to_a_progress_bar_is_cut_off_the_bar():
+    bar = "\rtimeline:   0%|          | 0/6 [00:00<?, ?segment/s]"
+    assert strip_native_noise(bar + NOISE[0] + ". Disabling support.\n") == bar
+    assert strip_native_noise(NOISE[2] + "\n") == ""
+    line = "affectagent: error: media file not found: x.mp4\n"
+    assert strip_native_noise(line) is line                         # untouched lines are the same object
 
 
 def test_verbosity_flags_go_anywhere_before_a_double_dash():

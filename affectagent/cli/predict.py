@@ -106,6 +106,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--fresh", action="store_true", help="replace --out instead of resuming from it")
     b.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="progress bar on stderr (default: on)")
+    from .timeline import add_timeline_arguments
+
+    add_timeline_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -396,12 +399,29 @@ def prediction_json(pred, *, explain: bool, raer: bool) -> dict:
     return d
 
 
+def run_timeline(args: argparse.Namespace) -> int:
+    """--timeline: one video / long audio predicted per segment (``affectagent.timeline``; docs/timeline.md)."""
+    from ..batch import LazyPredict
+    from ..schema import parse_label_list
+    from .timeline import run_timeline_cli
+
+    labels = parse_label_list(args.labels, what="--labels") if args.labels is not None else None
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731 - stdout carries the rows or the summary
+    args.explain = True  # the neural trace carries each segment's transcript
+    return run_timeline_cli(args, LazyPredict(lambda: _predictor(args, labels, log)), log)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..schema import parse_label_list
 
     if not args.paths and not args.text:
         raise InputError('give a media PATH and/or --text "..."')
     _check_agent_options(args)
+    if args.timeline:  # before is_batch: --out names the timeline's rows file here
+        return run_timeline(args)
+    from .timeline import check_timeline_arguments
+
+    check_timeline_arguments(args)
     if is_batch(args):
         return run_batch(args)
     if args.fresh:
