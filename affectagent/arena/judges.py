@@ -417,7 +417,8 @@ class BackendSpec:
 
 
 BACKEND_SPEC_FORMS = ("a packaged alias (smollm2-135m, qwen-0.5b, qwen-1.5b), a local transformers folder, "
-                      "hf:<alias|folder|id>, llamacpp:<alias|file.gguf>, openai:<model>@<base_url>")
+                      "hf:<alias|folder|id>, llamacpp:<alias|file.gguf>, openai:<model>@<base_url>, "
+                      "dpo:<adapter folder> (or the adapter folder itself)")
 
 
 def parse_backend_spec(spec: str) -> BackendSpec:
@@ -445,6 +446,8 @@ def parse_backend_spec(spec: str) -> BackendSpec:
     if kind == "hf" and not is_packaged_alias(rest) and rest.startswith((".", "/", "~")) \
             and not Path(rest).expanduser().is_dir():
         raise InputError(f"model folder not found: {rest}")
+    if kind == "dpo" and not Path(rest.strip()).expanduser().is_dir():
+        raise InputError(f"adapter folder not found: {rest.strip()}")
     return BackendSpec(kind, rest.strip())
 
 

@@ -5,6 +5,7 @@
     affectagent arena leaderboard runs/arena/X                          # table + elo_curves.png + BT intervals
     affectagent arena stimuli --n 50 --generator qwen-0.5b --out runs/arena/stimuli
     affectagent arena validate-judge --judge smollm2-135m --limit 60   # EmoPrefer agreement, swap consistency
+    affectagent arena export runs/arena/X --out pairs.jsonl             # chosen / rejected pairs for DPO
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "the same command continues from the last stored match.")
     r.add_argument("--contestants", required=True, metavar="A,B,...",
                    help="comma-separated contestants: neural-full, neural-naive-rag, neural-no-rag, neural-raer, "
-                        "llm:<model>, llm-agents:<model>, llm-raer:<model>, openai:<model>@<base_url>")
+                        "llm:<model>, llm-agents:<model>, llm-raer:<model>, openai:<model>@<base_url>, nanoemox[:<model "
+                        "folder>] (the Nano-EmoX model)")
     ARENA_ARGS.add_to(r)
     r.add_argument("--judge", required=True, metavar="BACKEND",
                    help="judge backend: packaged alias (smollm2-135m, qwen-0.5b, qwen-1.5b), model folder, "
@@ -109,6 +111,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--json", action="store_true", help="print the metrics as JSON")
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     v.set_defaults(func=run_validate)
+
+    from .arena_export import add_export_parser  # `arena export`: preference pairs for DPO (cli/arena_export.py)
+
+    add_export_parser(asub)
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
 

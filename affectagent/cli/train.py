@@ -1,5 +1,5 @@
 """``affectagent train RECIPE ...``: every trainer of the project (sft, mappo, text-emotion, fer, lora-mappo,
-nanoemox).
+nanoemox, dpo).
 
 A recipe's options are generated from its config dataclass(es) (``cli.config_args.ConfigArgs``: type, default and help
 from the fields), so every default lives in one place, the config. Options that are not config fields (corpora,
@@ -230,6 +230,40 @@ def run_nanoemox(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- dpo ----------------------------------------------------------------------------------------------------------
+def _dpo_spec() -> ConfigArgs:
+    from ..train.dpo import DPOConfig
+
+    return ConfigArgs(DPOConfig)
+
+
+def _dpo_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pairs", required=True, metavar="JSONL",
+                   help="preference pairs, one JSON object a line with prompt, chosen, rejected (optional system); "
+                        "`affectagent arena export` writes them, TRL's conversational form is read too")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="run folder (adapter/, checkpoint/, log.jsonl, dpo_status.json); re-run to resume")
+    p.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint in --out and start over")
+    _dpo_spec().add_to(p.add_argument_group("DPO settings (DPOConfig; defaults: SAB Table 7)"))
+    p.epilog = ("The finished adapter loads as an LLM backend: llm:dpo:DIR (or llm:DIR) in arena --contestants, "
+                "--agents llm --model DIR in predict.")
+
+
+def run_dpo(args: argparse.Namespace) -> int:
+    from ..train.dpo import train_dpo
+    from ..train.dpo_pairs import read_pairs
+
+    config = _dpo_spec().build(args)
+    read_pairs(args.pairs)  # a malformed file fails here, before any model loads
+    res = train_dpo(config, pairs_path=args.pairs, out=args.out, resume=not args.fresh, command=_command_line())
+    if res.records:
+        last = res.records[-1]
+        print(f"dpo: step {res.steps}: loss {last.loss:.4f}, rewards/accuracies {last.rewards_accuracies:.2f}, "
+              f"rewards/margins {last.rewards_margins:.4f} (log: {res.out / 'log.jsonl'})")
+    print(f"adapter: {res.adapter}  (use it as llm:dpo:{res.out})")
+    return 0
+
+
 TRAINERS: tuple[TrainCommand, ...] = (
     TrainCommand("sft", "SFT warm start: planner, filter, generator, RAAF and MB-MoE",
                  "Encode the corpora, build the evidence KB from them, and train the shared actor.",
@@ -250,6 +284,10 @@ TRAINERS: tuple[TrainCommand, ...] = (
     TrainCommand("nanoemox", "Nano-EmoX P2E curriculum (--phase 1|2|3) or the Jo-T ablation (--joint)",
                  "Train one P2E phase of Nano-EmoX (or Jo-T) for a fixed step budget; re-running the same command "
                  "resumes from the phase's checkpoint.", _nanoemox_arguments, run_nanoemox),
+    TrainCommand("dpo", "DPO of an LLM (LoRA) on preference pairs, e.g. an arena export (SAB §5.4)",
+                 "Direct Preference Optimisation of a causal LM with a LoRA adapter (reference = the base with the "
+                 "adapter disabled), defaults from SAB Table 7. Re-running the same command resumes.",
+                 _dpo_arguments, run_dpo),
 )
 
 

@@ -6,6 +6,7 @@ backend can, the log-probability of every generated token under the sampling pol
 - ``hf``       transformers causal LM: packaged alias (``qwen-0.5b``, ``qwen-1.5b``), local path or HF id (offline cache)
 - ``openai``   any OpenAI-compatible ``/v1/chat/completions`` endpoint (vLLM, llama.cpp server, Ollama, ``affectagent llm-serve``)
 - ``llamacpp`` llama-cpp-python over the packaged GGUF files (optional extra; see docs/llm-backends.md)
+- ``dpo``      a LoRA adapter folder (``affectagent train dpo --out runs/dpo/X``): its base model + the adapter, run by hf
 
 Implementations live in their own modules and register themselves on import; ``load_backend`` imports the module of
 the requested kind on demand so nothing heavy is imported before it is needed.
@@ -82,6 +83,7 @@ BACKEND_MODULES: dict[str, str] = {
     "hf": "affectagent.llm.hf",
     "openai": "affectagent.llm.openai_backend",
     "llamacpp": "affectagent.llm.llamacpp",
+    "dpo": "affectagent.llm.adapter",
 }
 
 

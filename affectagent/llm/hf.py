@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..errors import DataNotFoundError, InputError, MissingDependencyError
+from .adapter import adapter_base, adapter_dir, merge_adapter
 from .backend import LLM_BACKENDS, ChatMessage, Completion, as_messages, truncate_at_stop, validate_sampling
 from .packaged import is_packaged_alias, resolve_packaged
 
@@ -96,7 +97,8 @@ def _torch_threads(n: int | None) -> Iterator[None]:
 class HFBackend:
     """A chat model run by transformers on CPU.
 
-    model: alias ("qwen-0.5b" | "qwen-1.5b"), a local transformers folder, or an HF id present in the local HF cache.
+    model: alias ("qwen-0.5b" | "qwen-1.5b"), a local transformers folder, an HF id present in the local HF cache, or
+    a LoRA adapter folder (``llm.adapter``: its base model with the adapter merged; ``.adapter`` is its path).
     dtype: weights dtype ("float32" default; bfloat16 halves memory, slower on most CPUs).
     num_threads: torch threads for each call (None = leave the caller's setting).
     shared: reuse the weights already loaded in this process for the same model and dtype (read-only use). Pass
@@ -114,14 +116,22 @@ class HFBackend:
         self.model_ref = model
         self.name = f"hf:{model}"
         self.num_threads = num_threads
-        path, local = resolve_model_path(model)
+        adapter = adapter_dir(model) if not is_packaged_alias(model) else None
+        if adapter is not None:  # base model + LoRA adapter (llm.adapter): merged into a private copy of the base
+            self.adapter = str(adapter.resolve())
+            path, local = resolve_model_path(adapter_base(adapter))
+        else:
+            self.adapter = None
+            path, local = resolve_model_path(model)
         self.path = path
         with _LOAD_LOCK:
-            key = (path, dtype)
+            key = (self.adapter or path, dtype)
             if shared and key in _LOADED:
                 self.tokenizer, self.model = _LOADED[key]
             else:
                 self.tokenizer, self.model = _load(path, local=local, dtype=getattr(torch, dtype), ref=model)
+                if adapter is not None:
+                    self.model = merge_adapter(self.model, adapter)
                 if shared:
                     _LOADED[key] = (self.tokenizer, self.model)
         self._lock = threading.Lock()

@@ -20,7 +20,7 @@ from affectagent.cli.config_args import ConfigArgs, field_docs
 from affectagent.errors import InputError
 from affectagent.paths import data_root
 
-TRAINERS = ("sft", "mappo", "text-emotion", "fer", "lora-mappo", "nanoemox")
+TRAINERS = ("sft", "mappo", "text-emotion", "fer", "lora-mappo", "nanoemox", "dpo")
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -131,9 +131,11 @@ def test_cli_parser_imports_no_torch():
     ("text-emotion", lambda: train_cli._text_emotion_spec(), {}),
     ("lora-mappo", lambda: train_cli._lora_mappo_spec(), {}),
     ("sft", lambda: train_cli._sft_spec(), {}),
+    ("dpo", lambda: train_cli._dpo_spec(), {}),
 ])
 def test_every_documented_field_is_an_option_with_the_config_default(recipe, spec, fixed, capsys):
-    args = _args(recipe, "--out", "x") if recipe == "sft" else _args(recipe)
+    required = {"sft": ["--out", "x"], "dpo": ["--pairs", "p.jsonl", "--out", "x"]}
+    args = _args(recipe, *required.get(recipe, []))
     s = spec()
     built = s.build(args, **fixed)
     assert built == s.cls()  # no option re-types a default
@@ -204,6 +206,8 @@ def test_text_emotion_nested_model_flags():
     (["mappo", "--out", "OUT", "--minutes", "0"], "max_minutes"),
     (["mappo", "--out", "OUT", "--variant", "nope"], "variant"),
     (["sft", "--dataset", "meld", "--out", "OUT", "--lr", "0"], "lr"),
+    (["dpo", "--pairs", "P", "--out", "OUT", "--beta", "0"], "beta"),
+    (["dpo", "--pairs", "P", "--out", "OUT", "--max-prompt-length", "2048"], "max_prompt_length"),
 ])
 def test_invalid_values_exit_2_with_one_line(argv, needle, capsys, tmp_path):
     argv = [str(tmp_path / "o") if a == "OUT" else a for a in argv]
