@@ -21,6 +21,7 @@ from .kb import KnowledgeBase
 from .kb.from_inputs import build_kb
 from .kb.retrieval import Retriever
 from .paths import PACKAGE_DIR, cache_dir
+from .progress import listening, report_done, stage
 from .pipeline import AffectAgentPipeline, PipelineConfig
 from .raer.config import RAERConfig
 from .raer.neural import NeuralRAER
@@ -108,6 +109,25 @@ def check_kb_encoders(store: KnowledgeBase, ckpt: AgentCheckpoint, *, kb_path: P
         "(--allow-foreign-kb)")
 
 
+def _report_extract_stages(inputs: Sequence) -> None:
+    """Report the feature extractor's stages (``Features.info["timings"]``, in the order they ran, summed over the
+    samples; ``info["cached"]``: stages served by the feature cache) to a stage listener, if there is one."""
+    if not listening():
+        return
+    seconds: dict[str, float] = {}
+    cached: dict[str, None] = {}
+    for x in inputs:
+        info = getattr(x.features, "info", None) or {}
+        for name, secs in (info.get("timings") or {}).items():
+            seconds[name] = seconds.get(name, 0.0) + float(secs)
+        cached.update(dict.fromkeys(info.get("cached") or ()))
+    for name, secs in seconds.items():
+        report_done(name, secs, cached=name in cached)
+    for name in cached:
+        if name not in seconds:
+            report_done(name, 0.0, cached=True)
+
+
 @dataclass
 class AffectAgent:
     pipeline: AffectAgentPipeline
@@ -183,14 +203,18 @@ class AffectAgent:
         labels = parse_label_list(label_set, what="label_set") if label_set else self.default_labels
         enc = self.encoding if transcribe is None else \
             replace(self.encoding, extract=replace(self.encoding.extract, transcribe=transcribe))
-        inputs = encode_inputs(samples, label_sets=[labels] * len(samples), config=enc, cache=self.cache,
-                               progress=progress)
-        if raer:
-            if self.pipeline.source is None:
-                raise InputError("RAER needs the agents' evidence knowledge base (none is loaded)")
-            reasoner = NeuralRAER(pipeline=self.pipeline, config=raer if isinstance(raer, RAERConfig) else RAERConfig())
-            return [o.prediction for o in reasoner.reason(inputs)]
-        return run_inference(self.pipeline, inputs, with_trace=explain, progress=progress)
+        with stage("features"):  # stage reports: a no-op unless a caller listens (affectagent.progress)
+            inputs = encode_inputs(samples, label_sets=[labels] * len(samples), config=enc, cache=self.cache,
+                                   progress=progress)
+            _report_extract_stages(inputs)
+        with stage("agents"):
+            if raer:
+                if self.pipeline.source is None:
+                    raise InputError("RAER needs the agents' evidence knowledge base (none is loaded)")
+                reasoner = NeuralRAER(pipeline=self.pipeline,
+                                      config=raer if isinstance(raer, RAERConfig) else RAERConfig())
+                return [o.prediction for o in reasoner.reason(inputs)]
+            return run_inference(self.pipeline, inputs, with_trace=explain, progress=progress)
 
     def predict_paths(self, paths: Sequence[str | Path], *, texts: Sequence[str | None] | None = None,
                       **kw) -> list[Prediction]:

@@ -553,6 +553,8 @@ def validation_metrics(chosen: Sequence[PreferencePair], judgements: Sequence[Ju
         # choice verdicts only: the preference averaged over both orders (diagnostic; the arena uses the MT-Bench rule)
         "calibrated": (preference_metrics(human, calibrated, longer) if all(c is not None for c in calibrated)
                        and calibrated else None),
+        "calibrated_balanced": (preference_metrics(sub(human), sub(calibrated), sub(longer))
+                                if all(c is not None for c in calibrated) and balanced else None),
         "swap_consistency": sum(j.consistent for j in judgements) / len(judgements) if judgements else nan,
         "swap_consistency_balanced": (sum(judgements[i].consistent for i in balanced) / len(balanced)
                                       if balanced else nan),

@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"longest media accepted, in seconds (default {d.max_media_seconds:g})")
     p.add_argument("--max-pending", type=int, default=d.max_pending,
                    help=f"predictions that may wait for the model before HTTP 503 (default {d.max_pending})")
+    p.add_argument("--max-timeline-segments", type=int, default=d.max_timeline_segments, metavar="N",
+                   help="most segments a timeline request may cut its clip into; more get HTTP 400 "
+                        f"(default {d.max_timeline_segments})")
     p.add_argument("--upload-dir", help="parent folder of the per-request temp folders (default: system temp)")
     p.add_argument("--header-timeout", type=float, default=d.header_timeout_seconds, metavar="SECONDS",
                    help="time a client has to send a request's headers; past it 408 and the connection is closed "
@@ -67,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--workers must be >= 1; got {args.workers}")
     settings = ServiceSettings(max_upload_mb=args.max_upload_mb, max_media_seconds=args.max_media_seconds,
                                max_pending=args.max_pending, upload_dir=args.upload_dir,
+                               max_timeline_segments=args.max_timeline_segments,
                                header_timeout_seconds=args.header_timeout, body_timeout_seconds=args.body_timeout,
                                request_timeout_seconds=args.request_timeout, allowed_hosts=tuple(args.allowed_host),
                                arena_run=args.arena_run, arena_votes=args.arena_votes,

@@ -25,6 +25,7 @@ from typing import Any, Iterator, Literal, Sequence
 
 import numpy as np
 
+from .. import progress
 from ..errors import AffectAgentError
 from ..media import MediaConfig, MediaInfo, SilentAudioError, load_audio, load_frames, probe
 from ..schema import Features, ModalityMask, Sample
@@ -63,14 +64,21 @@ class _Run:
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
+        """Time ``stage`` into ``info["timings"]`` and report it to ``affectagent.progress`` listeners."""
         t0 = time.perf_counter()
         try:
-            yield
+            with progress.stage(stage):
+                yield
         finally:
             self.info["timings"][stage] = round(self.info["timings"].get(stage, 0.0) + time.perf_counter() - t0, 4)
 
     def note(self, text: str) -> None:
         self.info["notes"].append(text)
+
+    def cached(self, name: str) -> None:
+        """``name``'s result came from the feature cache."""
+        self.info["cached"].append(name)
+        progress.report_done(name, 0.0, cached=True)
 
 
 class _LazyWave:
@@ -108,7 +116,7 @@ def _audio_stage(wave: _LazyWave, digest: str, cfg: ExtractConfig, cache: Featur
     hit = cache.get("audio", key)
     if hit is not None:
         arrays, meta = hit
-        run.info["cached"].append("audio")
+        run.cached("audio")
         if meta.get("status") != "ok":
             run.note(f"audio: missing ({meta['reason']})")
             return None, []
@@ -146,7 +154,7 @@ def _asr_stage(wave: _LazyWave, digest: str, segs: list[tuple[float, float]], cf
     hit = cache.get("asr", key)
     if hit is not None:
         meta = hit[1]
-        run.info["cached"].append("asr")
+        run.cached("asr")
         return Transcript(text=meta["text"], language=meta["language"], segments=[tuple(s) for s in meta["segments"]],
                           avg_logprob=meta.get("avg_logprob"))
     x = wave.get()
@@ -170,7 +178,7 @@ def _language_stage(wave: _LazyWave, digest: str, segs: list[tuple[float, float]
     key = make_key("lang", digest, _tag(lid.info), _media_key(cfg.media, "sample_rate"), asdict(cfg.vad))
     hit = cache.get("lang", key)
     if hit is not None:
-        run.info["cached"].append("language_id")
+        run.cached("language_id")
         return hit[1]["language"], float(hit[1]["probability"])
     with run.timed("language_id"):
         lang, prob = lid.identify_language(wave.get(), cfg.media.sample_rate, speech=segs)  # type: ignore[attr-defined]
@@ -239,7 +247,7 @@ def _visual_stage(path: Path, digest: str, cfg: ExtractConfig, cache: FeatureCac
     hit = cache.get("visual", key)
     if hit is not None:
         arrays, meta = hit
-        run.info["cached"].append("visual")
+        run.cached("visual")
     else:
         with run.timed("decode_video"):
             frames, times = load_frames(path, fps=cfg.media.fps, max_frames=cfg.media.max_frames,
@@ -287,7 +295,7 @@ def _image_stage(image: np.ndarray, cfg: ExtractConfig, cache: FeatureCache,
     hit = cache.get("visual", key)
     if hit is not None:
         arrays, _ = hit
-        run.info["cached"].append("visual")
+        run.cached("visual")
     else:
         rgb = np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
         arrays = {}
@@ -395,7 +403,7 @@ def extract(sample: Sample, *, config: ExtractConfig | None = None, cache: Featu
             hits = cache.hits
             text_emb = encode_texts([text], encoder=enc, cache=cache)[0]
             if cache.hits > hits:
-                info["cached"].append("text")
+                run.cached("text")
     elif transcript is not None and "transcript_dropped" not in info:
         run.note("text: missing (the transcript is empty)")
 

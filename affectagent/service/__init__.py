@@ -4,8 +4,10 @@
     app = create_app(AffectAgent.load(), max_upload_mb=50)     # or create_app(AgentSpec(checkpoint=...))
 
 Modules: ``app`` (routes), ``reading`` (HTTP body -> ``PredictInput``), ``inputs`` (pure parsing and checks),
-``uploads`` (byte budget, temp folders), ``runner`` (the model lock), ``schemas`` (pydantic bodies), ``errors``
-(status codes), ``settings``, ``spec`` (which agent to load), ``server`` (uvicorn), ``static/index.html`` (the page).
+``uploads`` (byte budget, temp folders), ``runner`` (the model lock), ``progress`` (the stages of ``?job=``
+predictions for /v1/progress), ``preview`` (the first frame and its face boxes), ``schemas`` (pydantic bodies),
+``errors`` (status codes), ``settings``, ``spec`` (which agent to load), ``server`` (uvicorn), ``static/index.html``
+(the page).
 """
 from __future__ import annotations
 

@@ -4,7 +4,11 @@ Endpoints
     GET  /             the web page (one self-contained HTML file, no external assets)
     POST /v1/predict   multipart (file + fields) or JSON -> Prediction JSON (+ trace with explain) + timing;
                        ``model: "nanoemox"`` (+ ``task``) answers with Nano-EmoX and adds ``tasks`` (loaded on the
-                       first such request; 503 when this server has no Nano-EmoX checkpoint)
+                       first such request; 503 when this server has no Nano-EmoX checkpoint); ``timeline`` adds the
+                       per-segment predictions, ``preview`` the first frame with its face boxes (``media.frame``,
+                       ``media.face_boxes``); ``?job=ID`` records the stages for /v1/progress and adds ``progress``
+    GET  /v1/progress/{job}  the stages of a prediction sent with ``?job=ID``, while it runs and for a while after
+                       (``progress.ProgressBoard``; 404 for an unknown job)
     GET  /v1/labels    canonical emotions and the default candidate set
     GET  /health       status, checkpoint, KB, encoders, queue
     GET  /openapi.json the OpenAPI schema (FastAPI's /docs page is off: it loads its scripts from a CDN)
@@ -39,10 +43,13 @@ from ..schema import CANONICAL_EMOTIONS, SENTIMENTS
 from .errors import (HostNotAllowedError, OriginNotAllowedError, RequestTimeoutError, ServerBusyError, one_line,
                      status_of)
 from .arena_routes import add_arena_routes
+from .inputs import short
 from .nanoemox import NanoEmoXSlot
+from .progress import JOB_ID, Job, ProgressBoard
 from .reading import read_predict_request
 from .runner import ModelRunner, RunResult
-from .schemas import ErrorResponse, HealthResponse, LabelsResponse, MediaOut, PredictResponse, TimingOut
+from .schemas import (ErrorResponse, HealthResponse, LabelsResponse, MediaOut, PredictResponse, ProgressOut,
+                      TimelineOut, TimingOut)
 from .settings import ServiceSettings
 from .spec import AgentSpec
 from .uploads import RequestFolder
@@ -53,6 +60,9 @@ log = logging.getLogger("affectagent.service")
 PAGE_SECURITY_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
                         "connect-src 'self'; img-src 'self' data: blob:; media-src blob:; base-uri 'none'; form-action 'self'; "
                         "frame-ancestors 'none'")
+
+
+MAX_PROGRESS_WAIT = 5.0  # GET /v1/progress/{job}?wait=: longest wait for a job that has not arrived yet
 
 
 def page_html() -> str:
@@ -156,8 +166,10 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
 
     app = fastapi.FastAPI(title="affectagent", version=__version__, docs_url=None, redoc_url=None,
                           description="Multimodal emotion understanding: upload a clip or send a text.")
+    board = ProgressBoard()
     app.state.runner = runner
     app.state.settings = settings
+    app.state.progress = board
     if settings.allowed_hosts:
         app.add_middleware(AllowedHosts, allowed=settings.allowed_hosts)
 
@@ -176,7 +188,7 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
     async def _unexpected(request, exc):
         return error_response(exc, where=f"{request.method} {request.url.path}")
 
-    errors_doc = {code: {"model": ErrorResponse} for code in (400, 413, 415, 422, 500, 503)}
+    errors_doc = {code: {"model": ErrorResponse} for code in (400, 409, 413, 415, 422, 500, 503)}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():
@@ -204,41 +216,106 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
         return labels_body
 
     @app.post("/v1/predict", response_model=PredictResponse, responses=errors_doc,
-              openapi_extra={"requestBody": _predict_body_doc()})
+              openapi_extra={"requestBody": _predict_body_doc(), "parameters": [_job_parameter_doc()]})
     async def predict(request: fastapi.Request):
         started = time.perf_counter()
         deadline = time.monotonic() + settings.request_timeout_seconds  # body + queue, see ServiceSettings
         folder = RequestFolder(parent=settings.upload_dir)
+        job: Job | None = None
         try:
+            if "job" in request.query_params:  # registered before the body is read: the upload is a stage too
+                job = board.open(request.query_params["job"])
+                job.start("receive")
             parsed = await read_predict_request(request, folder=folder, settings=settings, deadline=deadline)
-            result = await runner.predict(parsed, deadline=deadline)
+            if job is not None:
+                job.end("receive")
+            result = await runner.predict(parsed, deadline=deadline, job=job)
             body = _response_body(result, explain=parsed.explain, raer=parsed.raer,
                                   seconds=time.perf_counter() - started)
+            if job is not None:
+                job.finish()
+                body["progress"] = ProgressOut(**job.snapshot()).model_dump(mode="json")
             return JSONResponse(body)
         except Exception as exc:  # noqa: BLE001  (every failure becomes a JSON error; bugs are logged)
-            return error_response(exc, where="POST /v1/predict")
+            response = error_response(exc, where="POST /v1/predict")
+            if job is not None:
+                job.finish(error=_job_error(exc, response.status_code))
+            return response
         finally:
             await anyio.to_thread.run_sync(folder.cleanup)
 
+    @app.get("/v1/progress/{job}", response_model=ProgressOut, responses={404: {"model": ErrorResponse}})
+    async def job_progress(job: str, wait: float = fastapi.Query(0.0, ge=0.0, le=MAX_PROGRESS_WAIT, description=(
+            "seconds to wait for a job the server has not seen yet (its request may still be on the way) before "
+            "answering 404"))):
+        snapshot = board.snapshot(job)
+        until = time.monotonic() + wait
+        while snapshot is None and time.monotonic() < until:
+            await anyio.sleep(0.05)
+            snapshot = board.snapshot(job)
+        if snapshot is None:
+            return JSONResponse({"error": f"unknown job {short(job)!r}: no prediction was sent with ?job= this id, or "
+                                          f"it finished more than {board.keep_seconds:g} s ago"}, status_code=404)
+        return JSONResponse(snapshot, headers={"Cache-Control": "no-store"})
+
     return app
+
+
+def _job_error(exc: BaseException, status: int) -> str:
+    """What the progress of a failed job says: the answer's one-line error (never an internal detail)."""
+    if status_of(exc) is None:
+        return "internal server error (details in the server log)"
+    return one_line(str(exc)) if not isinstance(exc, DISCONNECTS) else "the client disconnected"
+
+
+def _job_parameter_doc() -> dict[str, Any]:
+    return {"name": "job", "in": "query", "required": False,
+            "schema": {"type": "string", "pattern": JOB_ID.pattern},
+            "description": "a client-made id (1-64 letters, digits, - or _): GET /v1/progress/{job} then reports "
+                           "the prediction's stages while it runs, and the answer adds `progress`; 409 while another "
+                           "running prediction uses it"}
 
 
 def _response_body(result: RunResult, *, explain: bool, seconds: float, raer: bool = False) -> dict[str, Any]:
     """``Prediction.to_dict`` + timing + media (+ the RAER record when asked for), checked against
     ``PredictResponse``."""
     pred = result.prediction.to_dict(with_trace=explain)
-    facts = None if result.media is None else MediaOut(**dataclasses.asdict(result.media))
+    facts = None
+    if result.media is not None:
+        extra: dict[str, Any] = {}
+        if result.preview is not None:
+            extra = {"frame": result.preview.frame_dict(),
+                     "face_boxes": [dataclasses.asdict(b) for b in result.preview.face_boxes]}
+        facts = MediaOut(**dataclasses.asdict(result.media), **extra)
     timing = TimingOut(seconds=round(seconds, 4), queued_seconds=round(result.queued_seconds, 4),
                        model_seconds=round(result.model_seconds, 4))
-    body = PredictResponse(**pred, tasks=result.tasks, timing=timing, media=facts)
+    timeline = None if result.timeline is None else TimelineOut(**_timeline_dict(result.timeline))
+    body = PredictResponse(**pred, tasks=result.tasks, timing=timing, media=facts, timeline=timeline)
     out = body.model_dump(mode="json")
     if "trace" not in pred:
         out.pop("trace")
-    if result.tasks is None:  # the agents' responses keep their fields
-        out.pop("tasks")
+    for key in ("tasks", "timeline", "progress"):  # fields of options not asked for stay out of the answer
+        if out[key] is None:
+            out.pop(key)
+    if out["media"] is not None and result.preview is None:
+        out["media"].pop("frame")
+        out["media"].pop("face_boxes")
     if raer:
         out["raer"] = (result.prediction.trace or {}).get("raer")
     return out
+
+
+def _timeline_dict(tl: Any) -> dict[str, Any]:
+    """A ``timeline.Timeline`` as ``TimelineOut`` fields (never its source path: that is the server's temp file)."""
+    faces = None
+    if tl.faces is not None:
+        faces = {"times": [round(float(t), 3) for t in tl.faces.times], "found": [bool(f) for f in tl.faces.found],
+                 "detector": tl.faces.detector}
+    from ..timeline.plot import emotion_colour  # noqa: PLC0415 - matplotlib itself loads only to draw
+
+    return {"window": tl.config.window, "hop": tl.config.hop, "duration": tl.duration, "kind": tl.kind,
+            "labels": list(tl.labels), "colours": {lab: emotion_colour(lab) for lab in tl.labels},
+            "rows": tl.to_rows(), "faces": faces, "notes": list(tl.notes), "seconds": tl.seconds}
 
 
 def _predict_body_doc() -> dict[str, Any]:
@@ -251,12 +328,20 @@ def _predict_body_doc() -> dict[str, Any]:
             "text": text, "context": {"type": "string", "description": "one 'Speaker: text' per line"},
             "speaker": text, "labels": {"type": "string", "description": "comma-separated canonical emotions"},
             "explain": {"type": "boolean"}, "raer": {"type": "boolean"},
+            "timeline": {"type": "boolean", "description": "also predict each segment of the clip (video / audio)"},
+            "window": {"type": "string", "description": "timeline segment seconds: 2, 2s, 1.5s, 500ms (default 2)"},
+            "hop": {"type": "string", "description": "seconds between timeline segment starts, <= window (default 1)"},
+            "preview": {"type": "boolean", "description": "video / image: return the first sampled frame with its "
+                                                          "face boxes (media.frame, media.face_boxes)"},
             "model": {"type": "string", "enum": ["agents", "nanoemox"]},
             "task": {"type": "string", "description": "Nano-EmoX tasks: mer, msa, ov, eri, mir, erg, comma-separated, "
                                                       "or all (default)"}}}},
         "application/json": {"schema": {"type": "object", "additionalProperties": False, "properties": {
             "text": text, "speaker": text, "explain": {"type": "boolean", "default": False},
             "raer": {"type": "boolean", "default": False},
+            "timeline": {"type": "boolean", "default": False, "description": "needs a file: use multipart"},
+            "window": {"anyOf": [{"type": "number"}, text]}, "hop": {"anyOf": [{"type": "number"}, text]},
+            "preview": {"type": "boolean", "default": False},
             "model": {"type": "string", "enum": ["agents", "nanoemox"], "default": "agents"},
             "task": {"anyOf": [{"type": "array", "items": text}, text]},
             "context": {"anyOf": [{"type": "array", "items": {"type": "object", "required": ["text"], "properties": {

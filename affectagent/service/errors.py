@@ -34,6 +34,10 @@ class RequestTimeoutError(InputError):
     deadline)."""
 
 
+class JobConflictError(InputError):
+    """A prediction asks to be watched under a job id that a running prediction already uses (HTTP 409)."""
+
+
 class HostNotAllowedError(InputError):
     """The Host header names a host that is not in ``--allowed-host``."""
 
@@ -50,6 +54,7 @@ ERROR_STATUS: tuple[tuple[type[BaseException], int], ...] = (
     (RequestSchemaError, 422),            # JSON fields of the wrong type, unknown fields
     (RequestTimeoutError, 408),           # the body stalled or missed the request deadline
     (OriginNotAllowedError, 403),         # --allowed-host: a page of another site calling the API
+    (JobConflictError, 409),              # ?job=ID while a running prediction uses that id
     (InputError, 400),                    # empty request or text, unknown labels, bad field values
     (ServerBusyError, 503),
     (ModelUnavailableError, 503),         # the asked-for model has no checkpoint on this server

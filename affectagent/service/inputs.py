@@ -11,6 +11,7 @@ from typing import Sequence
 
 from ..errors import InputError
 from ..schema import Sample, Turn, parse_label_list
+from ..timeline.segments import TimelineConfig, parse_seconds
 from .settings import ServiceSettings
 
 TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
@@ -47,7 +48,9 @@ class PredictInput:
     """A checked prediction request. ``media`` is the path of the uploaded file (in the request's temp folder): a
     video, an audio file or a still image (jpg / png / webp / bmp; the upload keeps its extension, ``upload_suffix``,
     and ``media`` decodes it as one face frame without audio). ``model``: one of ``MODELS``; ``tasks``: the
-    Nano-EmoX tasks to answer (``model == "nanoemox"`` only, else empty)."""
+    Nano-EmoX tasks to answer (``model == "nanoemox"`` only, else empty). ``timeline``: also predict each segment
+    of the uploaded clip (``parse_timeline``; None: no timeline). ``preview``: also return the first sampled frame of
+    a video / image upload with its face boxes."""
 
     text: str | None = None
     context: tuple[Turn, ...] = ()
@@ -59,6 +62,8 @@ class PredictInput:
     filename: str | None = None
     model: str = "agents"
     tasks: tuple[str, ...] = ()
+    timeline: TimelineConfig | None = None
+    preview: bool = False
 
     def to_sample(self, *, has_video: bool = False) -> Sample:
         """The ``Sample`` for the pipeline; ``has_video`` (from probing the upload: a clip or a still image) picks
@@ -153,12 +158,50 @@ def parse_model(model: str | None, task: str | Sequence[str] | None, *, raer: bo
     return name, parse_tasks(task)
 
 
+def parse_timeline(timeline: bool, *, window: str | float | None, hop: str | float | None,
+                   max_segments: int) -> TimelineConfig | None:
+    """The ``TimelineConfig`` of a request with ``timeline`` (``window`` / ``hop``: seconds as a number or "2", "2s",
+    "1.5 sec", "500ms"; default 2 s / 1 s), None without it; ``window`` / ``hop`` without ``timeline`` are refused,
+    not ignored. Bad values are a ``TimelineError`` (an ``InputError``)."""
+    given = [name for name, value in (("window", window), ("hop", hop)) if value is not None]
+    if not timeline:
+        if given:
+            what = "is a timeline option" if len(given) == 1 else "are timeline options"
+            raise InputError(f"{' and '.join(given)} {what}; send timeline: true as well")
+        return None
+    default = TimelineConfig()
+    return TimelineConfig(window=default.window if window is None else parse_seconds(window, what="window"),
+                          hop=default.hop if hop is None else parse_seconds(hop, what="hop"),
+                          max_segments=max_segments)
+
+
+def check_timeline(config: TimelineConfig | None, *, media: Path | None, text: str | None, context: Sequence[Turn],
+                   speaker: str | None, model: str, raer: bool) -> None:
+    """A timeline needs an uploaded clip and predicts each segment from the clip alone, with the agents."""
+    if config is None:
+        return
+    if media is None:
+        raise InputError("timeline needs an uploaded video or audio file (it predicts each segment of the clip); "
+                         "this request has no file")
+    given = [name for name, value in (("text", text), ("context", context), ("speaker", speaker)) if value]
+    if given:
+        raise InputError(f"timeline does not take {', '.join(given)}: each segment is predicted from its own audio "
+                         "and frames (ASR transcribes it)")
+    if model != "agents":
+        raise InputError(f'timeline is for the agents (model "agents"), not model {model!r}')
+    if raer:
+        raise InputError("raer does not go with timeline (RAER answers one prediction per request)")
+
+
 def check_input(*, text: str | None, context: Sequence[Turn], speaker: str | None, labels: tuple[str, ...] | None,
                 explain: bool, media: Path | None, filename: str | None,
                 settings: ServiceSettings, raer: bool = False, model: str | None = None,
-                task: str | Sequence[str] | None = None) -> PredictInput:
+                task: str | Sequence[str] | None = None, timeline: bool = False, window: str | float | None = None,
+                hop: str | float | None = None, preview: bool = False) -> PredictInput:
     """Apply the service's limits and the "something to predict" rule; returns the ``PredictInput``."""
     model, tasks = parse_model(model, task, raer=raer)
+    segments = parse_timeline(timeline, window=window, hop=hop, max_segments=settings.max_timeline_segments)
+    check_timeline(segments, media=media, text=text, context=context, speaker=speaker, model=model, raer=raer)
     if text is not None and not text.strip():
         raise InputError("text is empty")
     if text is None and media is None:
@@ -179,4 +222,5 @@ def check_input(*, text: str | None, context: Sequence[Turn], speaker: str | Non
     if speaker is not None and len(speaker) > settings.max_speaker_chars:
         raise InputError(f"speaker is {len(speaker)} characters; the limit is {settings.max_speaker_chars}")
     return PredictInput(text=text.strip() if text else None, context=tuple(context), speaker=speaker, labels=labels,
-                        explain=explain, raer=raer, media=media, filename=filename, model=model, tasks=tasks)
+                        explain=explain, raer=raer, media=media, filename=filename, model=model, tasks=tasks,
+                        timeline=segments, preview=preview)

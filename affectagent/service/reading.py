@@ -3,9 +3,11 @@ form or JSON. Sizes are enforced while the body streams in; every problem is a t
 
 Form fields: ``file`` (video/audio), ``text``, ``context`` (lines "Speaker: text"), ``speaker``, ``labels``
 (comma-separated), ``explain`` (true/false), ``model`` (agents | nanoemox), ``task`` (Nano-EmoX tasks, comma-separated
-or all). Blank form fields count as absent (browsers send every field).
+or all), ``timeline`` (true/false) with ``window`` / ``hop`` (seconds: "2", "2s", "500ms"), ``preview``
+(true/false). Blank form fields count as absent (browsers send every field).
 JSON: ``{"text", "context": [{"speaker", "text"}] | "lines", "speaker", "labels": [...] | "a,b", "explain", "raer",
-"model", "task": "mer" | "mer,ov" | [...] | "all"}``; there an explicit empty text is an error.
+"model", "task": "mer" | "mer,ov" | [...] | "all", "timeline", "window", "hop", "preview"}``; there an explicit
+empty text is an error (and a timeline, which needs a file, is refused with a message saying so).
 """
 from __future__ import annotations
 
@@ -28,8 +30,9 @@ from .settings import ServiceSettings
 from .uploads import RequestFolder, limit_receive, save_upload
 
 FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
-FORM_FIELDS = frozenset({"file", "text", "context", "speaker", "labels", "explain", "raer", "model", "task"})
-JSON_FIELDS = "text, context, speaker, labels, explain, raer, model, task"
+FORM_FIELDS = frozenset({"file", "text", "context", "speaker", "labels", "explain", "raer", "model", "task",
+                         "timeline", "window", "hop", "preview"})
+JSON_FIELDS = "text, context, speaker, labels, explain, raer, model, task, timeline, window, hop, preview"
 EMPTY_REQUEST = "empty request: upload a video/audio file and/or send a non-empty text"
 
 
@@ -83,7 +86,8 @@ async def _read_json(request: Request, settings: ServiceSettings, deadline: floa
     check_labels_size(data.labels)
     return check_input(text=data.text, context=context, speaker=data.speaker, labels=parse_labels(data.labels),
                        explain=data.explain, raer=data.raer, media=None, filename=None, settings=settings,
-                       model=data.model, task=data.task)
+                       model=data.model, task=data.task, timeline=data.timeline, window=data.window, hop=data.hop,
+                       preview=data.preview)
 
 
 def _schema_error(exc: ValidationError) -> InputError:
@@ -138,6 +142,8 @@ async def _read_form(request: Request, *, folder: RequestFolder, settings: Servi
                            speaker=fields["speaker"], labels=parse_labels(fields["labels"]),
                            explain=parse_flag(fields["explain"], name="explain"), media=media, filename=filename,
                            settings=settings, raer=parse_flag(fields["raer"], name="raer"), model=fields["model"],
-                           task=fields["task"])
+                           task=fields["task"], timeline=parse_flag(fields["timeline"], name="timeline"),
+                           window=fields["window"], hop=fields["hop"],
+                           preview=parse_flag(fields["preview"], name="preview"))
     finally:
         await form.close()

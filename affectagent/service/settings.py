@@ -35,6 +35,8 @@ class ServiceSettings:
     arena_run:         an arena run folder (``affectagent arena run --out DIR``) whose stored matches the ``/arena``
                        page puts to human judges; None: the page says no arena run is configured.
     arena_votes:       the SQLite file the human votes are stored in (default: ``<arena_run>/votes.sqlite``).
+    max_timeline_segments: most segments a ``timeline`` request may cut its clip into (more: HTTP 400 saying which
+                       hop would fit); each segment is one more prediction under the model lock.
     nanoemox_checkpoint: the Nano-EmoX model folder answering requests with ``model: "nanoemox"`` (loaded on the
                        first such request; None: ``$AFFECTAGENT_NANOEMOX``, else the shipped folder when it exists,
                        else those requests get HTTP 503 saying how to train one).
@@ -54,6 +56,7 @@ class ServiceSettings:
     allowed_hosts: tuple[str, ...] = ()
     arena_run: Path | None = None
     arena_votes: Path | None = None
+    max_timeline_segments: int = 120
     nanoemox_checkpoint: Path | None = None
 
     def __post_init__(self) -> None:
@@ -63,7 +66,8 @@ class ServiceSettings:
                     "max_json_kb": self.max_json_kb, "max_pending": self.max_pending,
                     "header_timeout_seconds": self.header_timeout_seconds,
                     "body_timeout_seconds": self.body_timeout_seconds,
-                    "request_timeout_seconds": self.request_timeout_seconds}
+                    "request_timeout_seconds": self.request_timeout_seconds,
+                    "max_timeline_segments": self.max_timeline_segments}
         for name, value in positive.items():
             if not value > 0:
                 raise InputError(f"{name} must be > 0; got {value}")

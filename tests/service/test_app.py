@@ -70,7 +70,8 @@ def test_page_is_self_contained(client):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     page = r.text
     for marker in ('id="file"', 'id="text"', 'id="context"', 'id="speaker"', 'id="labels"', 'id="explain"',
-                   '"v1/predict"', '"v1/labels"', '"health"'):
+                   'id="timeline"', 'id="window"', 'id="hop"', '"v1/predict?job="', "`v1/progress/", '"v1/labels"',
+                   '"health"'):
         assert marker in page
     assert "http://" not in page and "https://" not in page and "<link" not in page and " src=" not in page
     csp = r.headers["content-security-policy"]

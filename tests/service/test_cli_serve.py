@@ -12,7 +12,8 @@ from ..llm.processes import free_port, running
 def test_serve_is_a_subcommand():
     args = build_parser().parse_args(["serve", "--port", "9001", "--max-upload-mb", "5", "--variant", "no_rag"])
     assert (args.command, args.port, args.max_upload_mb, args.variant, args.workers) == ("serve", 9001, 5.0, "no_rag", 1)
-    assert args.host == "127.0.0.1" and args.feature_cache is False
+    assert args.host == "127.0.0.1" and args.feature_cache is False and args.max_timeline_segments == 120
+    assert build_parser().parse_args(["serve", "--max-timeline-segments", "30"]).max_timeline_segments == 30
 
 
 def test_real_server_process(tiny_checkpoint, tmp_path):
@@ -41,6 +42,8 @@ def test_bad_options_exit_2_with_one_line(tiny_checkpoint, tmp_path, capsys):
     assert "bogus" in capsys.readouterr().err
     assert main(["serve", "--max-upload-mb", "0"]) == 2
     assert "max_upload_mb must be > 0" in capsys.readouterr().err
+    assert main(["serve", "--max-timeline-segments", "0"]) == 2
+    assert "max_timeline_segments must be > 0" in capsys.readouterr().err
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

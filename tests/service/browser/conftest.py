@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from affectagent.api import AffectAgent
+from affectagent.encoders import FeatureCache
 from affectagent.service import ServiceSettings, create_app
 
 from ...arena.fabricate import make_arena_run
@@ -81,7 +82,8 @@ def chromium_browser():
 
 @pytest.fixture(scope="session")
 def browser_agent(tiny_checkpoint) -> AffectAgent:
-    return AffectAgent.load(tiny_checkpoint, log=lambda m: None)
+    # no feature cache, as `affectagent serve` by default: every request runs (and reports) every encoder stage
+    return AffectAgent.load(tiny_checkpoint, cache=FeatureCache(enabled=False), log=lambda m: None)
 
 
 @pytest.fixture(scope="session")
