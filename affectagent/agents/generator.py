@@ -13,6 +13,7 @@ from typing import Mapping, NamedTuple, Sequence
 import torch
 from torch import nn
 
+from ..fusion.masked import cross_attend
 from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence, Features
 from .distributions import NEG_INF, categorical_entropy
 from .layers import mlp
@@ -49,7 +50,7 @@ class GeneratorHead(nn.Module):
         pooled = torch.zeros_like(h)
         attn = h.new_zeros(ev.mask.shape)
         if has.any():
-            out, w = self.attn(h[has].unsqueeze(1), tokens[has], tokens[has], key_padding_mask=~kmask[has])
+            out, w = cross_attend(self.attn, h[has].unsqueeze(1), tokens[has], ~kmask[has], need_weights=True)
             pooled[has] = out.squeeze(1)
             attn[has] = w.squeeze(1)
         x = torch.cat([h, audio, visual, pooled, self.evidence_vote(ev, keep)], dim=-1)

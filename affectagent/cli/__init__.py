@@ -24,7 +24,18 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_module(argv: list[str]) -> str | None:
+    """The subcommand module ``argv`` names as its first word (``"llm-serve"`` -> ``"llm_serve"``), else None
+    (no command, an option first, or an unknown word: those need the full parser)."""
+    if not argv or argv[0].startswith("-"):
+        return None
+    name = argv[0].replace("-", "_")
+    return name if name in SUBCOMMAND_MODULES else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The CLI parser with every subcommand, or just the ``only`` one (a cold start then imports only the modules
+    that subcommand needs; ``affectagent --help`` and errors about an unknown command use the full parser)."""
     from .. import __version__
 
     parser = argparse.ArgumentParser(prog="affectagent", description="Multimodal emotion understanding, offline on CPU.")
@@ -34,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true",
                         help="errors only: no progress bars or messages (results still print); anywhere on the line")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMAND_MODULES:
+    for name in (only,) if only else SUBCOMMAND_MODULES:
         modname = f"{__name__}.{name}"
         if importlib.util.find_spec(modname) is None:  # subcommand not built yet in this checkout
             continue
@@ -60,6 +71,19 @@ def _close_native_encoders() -> None:
         factory.close_shared()
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+
+
+def prefer_passive_openmp() -> None:
+    """OMP_WAIT_POLICY=PASSIVE for this process unless the user set a policy, before torch loads its libgomp (which
+    reads it once). Spinning OpenMP workers collapse when the 2 cores are shared: measured on the loaded reference
+    machine, the first torch ops of a cold ``affectagent predict`` took ~1.5 s instead of ~0.01 s (see
+    ``encoders/threads.py``; passive waiting costs nothing on an idle machine). Too late once torch is imported."""
+    if "torch" not in sys.modules:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def split_verbosity(argv: list[str]) -> tuple[list[str], str | None]:
     """Remove ``--verbose`` / ``--quiet`` from anywhere before a ``--``; the last one given wins."""
     out, chosen, literal = [], None, False
@@ -73,13 +97,36 @@ def split_verbosity(argv: list[str]) -> tuple[list[str], str | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. ``argv=None`` means this is the program (``affectagent ...`` / ``python -m affectagent``):
+    the process ends right after, so the live objects are frozen first (``freeze_for_exit``)."""
+    code = _main(argv)
+    if argv is None:
+        freeze_for_exit()
+    return code
+
+
+def freeze_for_exit() -> None:
+    """``gc.freeze()``: the interpreter's teardown then skips scanning every live object for reference cycles (with
+    torch loaded that scan took ~0.5 s of each CLI call on the loaded reference machine). Objects are still released
+    by reference counting and atexit handlers still run; only cyclic garbage left at exit is not collected, which
+    the end of the process reclaims anyway. For the end of a process only (a long-lived caller would leak cycles)."""
+    import gc
+
+    gc.freeze()
+
+
+def _main(argv: list[str] | None) -> int:
     from .. import quiet
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    prefer_passive_openmp()
     argv, chosen = split_verbosity(list(sys.argv[1:] if argv is None else argv))
     quiet.apply(chosen or quiet.env_level())
-    parser = build_parser()
+    only = command_module(argv)
+    parser = build_parser(only)
+    if only and argv[0] not in getattr(_subparsers(parser), "choices", {}):
+        parser = build_parser()  # the module registers its command under another name
     args = parser.parse_args(argv)
     if hasattr(args, "quiet"):  # subcommands with their own progress switch
         args.quiet = args.quiet or quiet.level() == "quiet"

@@ -11,8 +11,13 @@ Instances hold MediaPipe graphs: not thread-safe, create one per thread; ``close
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+import sys
+import threading
+import types
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -32,6 +37,9 @@ MESH_SIZE = 468
 
 NATIVE_CHATTY_CALLS = 3  # MediaPipe logs its graph start-up during the first calls; later calls run unfiltered
 INSTALL_HINT = "pip install mediapipe==0.10.21 (last release with the bundled face mesh; needs numpy<2, protobuf<5)"
+# ``mediapipe.solutions`` imports its drawing helpers eagerly, and they import matplotlib.pyplot and cv2 (~0.4 s CPU
+# and ~50 MB of a cold start); detection and the face mesh never draw, so these load only if something uses them.
+DEFERRED_SOLUTIONS: tuple[str, ...] = ("drawing_utils", "drawing_styles")
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels (x1/y1 exclusive)
 
@@ -65,13 +73,63 @@ def as_rgb(frame: np.ndarray, *, index: int = 0) -> np.ndarray:
     return np.ascontiguousarray(a)
 
 
+class _DeferredModule(types.ModuleType):
+    """A source module registered in ``sys.modules`` whose code runs on the first lookup of a name it does not have
+    yet (``importlib.util.LazyLoader`` is no use here: Python 3.11's import system reads ``__spec__`` of a module it
+    finds in ``sys.modules``, which makes a LazyLoader module load at once)."""
+
+    _lock = threading.Lock()
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__") and attr.endswith("__"):  # probes such as __path__ / __wrapped__ do not load it
+            raise AttributeError(attr)
+        with _DeferredModule._lock:
+            loader = self.__dict__.pop("_deferred_loader", None)
+            if loader is not None:
+                loader.exec_module(self)
+        if attr in self.__dict__:
+            return self.__dict__[attr]
+        raise AttributeError(f"module {self.__name__!r} has no attribute {attr!r}")
+
+
+def _defer_drawing_modules() -> list[str]:
+    """Before the first ``import mediapipe``: register ``DEFERRED_SOLUTIONS`` as ``_DeferredModule`` s. Returns their
+    full names (none when mediapipe is already imported or its layout is not the expected one)."""
+    if "mediapipe" in sys.modules:
+        return []
+    spec = importlib.util.find_spec("mediapipe")  # a top-level name: finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    folder = Path(list(spec.submodule_search_locations)[0]) / "python" / "solutions"
+    deferred = []
+    for short in DEFERRED_SOLUTIONS:
+        name, path = f"mediapipe.python.solutions.{short}", folder / f"{short}.py"
+        sub = importlib.util.spec_from_file_location(name, path) if path.is_file() else None
+        if name in sys.modules or sub is None or sub.loader is None:
+            continue
+        module = _DeferredModule(name)
+        for key, value in (("__spec__", sub), ("__loader__", sub.loader), ("__file__", str(path)),
+                           ("__package__", sub.parent), ("_deferred_loader", sub.loader)):
+            setattr(module, key, value)
+        sys.modules[name] = module
+        deferred.append(name)
+    return deferred
+
+
 def _import_mediapipe():
     os.environ.setdefault("GLOG_minloglevel", "2")  # silence MediaPipe's C++ info logs
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    deferred = _defer_drawing_modules()
     try:
         import mediapipe as mp
     except ImportError as exc:
+        for name in deferred:
+            sys.modules.pop(name, None)
         raise MissingDependencyError(f"face analysis needs mediapipe: {INSTALL_HINT} ({exc})") from None
+    for name in deferred:  # found in sys.modules, so the import system did not bind them on their package
+        package, _, short = name.rpartition(".")
+        if package in sys.modules and not hasattr(sys.modules[package], short):
+            setattr(sys.modules[package], short, sys.modules[name])
     if not hasattr(mp, "solutions"):
         raise MissingDependencyError(f"this mediapipe has no bundled solutions API: {INSTALL_HINT}")
     return mp

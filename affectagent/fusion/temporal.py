@@ -8,6 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .masked import cross_attend
+
 
 class TemporalQueryPool(nn.Module):
     def __init__(self, *, dim: int, queries: int = 4, heads: int = 4) -> None:
@@ -23,6 +25,6 @@ class TemporalQueryPool(nn.Module):
         has = mask.any(dim=1)
         if has.any():
             kv = self.norm(x[has])
-            att, _ = self.attn(q[has], kv, kv, key_padding_mask=~mask[has], need_weights=False)
+            att, _ = cross_attend(self.attn, q[has], kv, ~mask[has], need_weights=False)
             out[has] = q[has] + att
         return out

@@ -53,7 +53,7 @@ class FaissVectorIndex:
 
     def __init__(self, *, directory: Path, modality: str, dim: int, config: KBConfig, kb_uid: str,
                  read_only: bool) -> None:
-        self._faiss = import_faiss()
+        self._faiss_module: Any = None  # imported on first use: a KB under ``ann_min_size`` never needs FAISS
         self.modality = modality
         self.dim = dim
         self.config = config
@@ -70,6 +70,14 @@ class FaissVectorIndex:
         self._nprobe = config.ivf_nprobe
         self._ef_search = config.hnsw_ef_search
         self._lock = threading.RLock()
+
+    @property
+    def _faiss(self) -> Any:
+        """The ``faiss`` module, imported when an ANN index is read, built, written or searched (the exact table
+        is numpy), so opening a small KB does not load FAISS (~15 MB, a cold-start cost)."""
+        if self._faiss_module is None:
+            self._faiss_module = import_faiss()
+        return self._faiss_module
 
     # ---------------------------------------------------------------- lifecycle
     def open(self, pos_seq: np.ndarray) -> None:
