@@ -188,7 +188,9 @@ class LMConfig:
     lora_alpha: LoRA alpha (official code: 32; the paper's figure: 64); the update is scaled by alpha / r.
     lora_dropout: dropout on the LoRA input (official code: 0.05).
     lora_targets: projections that get a LoRA adapter (Llama/Qwen names).
-    max_new_tokens: default generation budget of ``NanoEmoX.answer``.
+    max_new_tokens: default generation budget of ``NanoEmoX.answer`` (ERI; label tasks use 16 tokens).
+    reply_max_new_tokens: generation budget of ERG, whose <think> chain comes before the reply (its training
+      targets run to ~160 tokens; 64 cut every reply off).
     """
 
     model: str = "smollm2-135m"
@@ -198,10 +200,12 @@ class LMConfig:
     lora_dropout: float = 0.05
     lora_targets: tuple[str, ...] = LORA_TARGETS
     max_new_tokens: int = 64
+    reply_max_new_tokens: int = 192
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "lora_targets", tuple(self.lora_targets))
-        _positive("LMConfig", lora_r=self.lora_r, lora_alpha=self.lora_alpha, max_new_tokens=self.max_new_tokens)
+        _positive("LMConfig", lora_r=self.lora_r, lora_alpha=self.lora_alpha, max_new_tokens=self.max_new_tokens,
+                  reply_max_new_tokens=self.reply_max_new_tokens)
         _dropout("LMConfig", self.lora_dropout)
         if self.dtype not in ("float32", "bfloat16", "float16"):
             raise ValueError(f"LMConfig: dtype must be float32, bfloat16 or float16, got {self.dtype!r}")

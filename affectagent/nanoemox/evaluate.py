@@ -227,7 +227,6 @@ def generate_answers(model: Any, examples: Sequence[TaskExample], *, bank: Any =
         bank = FeatureBank()
     if bank is not None:
         bank.prepare(examples, progress=progress)
-    default_budget = model.config.lm.max_new_tokens
     out: list[ExamplePrediction] = []
     batches = [examples[i:i + batch_size] for i in range(0, len(examples), batch_size)]
     bar = tqdm(total=len(examples), desc=f"nanoemox {examples[0].source if examples else ''}", unit="item",
@@ -237,7 +236,7 @@ def generate_answers(model: Any, examples: Sequence[TaskExample], *, bank: Any =
             t0 = time.perf_counter()
             encoded = [model.encode_example(prompt=ex.prompt, streams=bank.streams(ex) if ex.media else NO_STREAMS)
                        for ex in batch]
-            budget = max(default_budget if ex.task in ("eri", "erg") else 16 for ex in batch)
+            budget = max(model.task_budget(ex.task) for ex in batch)
             texts = model.generate(encoded, max_new_tokens=budget)
             share = (time.perf_counter() - t0) / len(batch)
             made = [ExamplePrediction(task=ex.task, source=ex.source, sample_id=ex.sample_id, gold=ex.gold,

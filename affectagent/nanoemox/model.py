@@ -277,6 +277,11 @@ class NanoEmoX(nn.Module):
         text, opts = self._answer(sample_inputs, task, options=options, max_new_tokens=max_new_tokens)
         return parse_answer(task, text, options=opts)
 
+    def task_budget(self, task: str) -> int:
+        """New tokens generated for ``task``: ERG's think + reply, ERI's sentence, 16 for a label."""
+        lm = self.config.lm
+        return {"erg": lm.reply_max_new_tokens, "eri": lm.max_new_tokens}.get(task, 16)
+
     def _answer(self, inputs: SampleInputs, task: str, *, options: Sequence[str],
                 max_new_tokens: int | None) -> tuple[str, tuple[str, ...]]:
         if task not in TASKS:
@@ -284,7 +289,7 @@ class NanoEmoX(nn.Module):
         prompt, opts = inference_prompt(task, text=inputs.text, context=inputs.context, speaker=inputs.speaker,
                                         modalities=inputs.streams.modalities, options=options, style=self.style)
         ex = self.encode_example(prompt=prompt, streams=inputs.streams)
-        budget = max_new_tokens or (self.config.lm.max_new_tokens if task in ("eri", "erg") else 16)
+        budget = max_new_tokens or self.task_budget(task)
         return self.generate([ex], max_new_tokens=budget)[0], opts
 
     # -- files -----------------------------------------------------------------------------------------------------
