@@ -29,11 +29,12 @@ def test_info_prints_counts(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["kb", "info", "/nonexistent/kb"], "is not a knowledge base"),
-    (["kb", "build", "--out", "/tmp/x"], "at least one --dataset or --manifest"),
-    (["kb", "build", "--dataset", "nope", "--out", "/tmp/x"], "unknown dataset"),
-    (["kb", "build", "--dataset", "meld", "--limit", "0", "--out", "/tmp/x"], "--limit"),
+    (["kb", "build", "--out", "OUT"], "at least one --dataset or --manifest"),
+    (["kb", "build", "--dataset", "nope", "--out", "OUT"], "unknown dataset"),
+    (["kb", "build", "--dataset", "meld", "--limit", "0", "--out", "OUT"], "--limit"),
 ])
-def test_errors_are_one_line(argv, message, capsys):
+def test_errors_are_one_line(argv, message, capsys, tmp_path):
+    argv = [str(tmp_path / "kb") if a == "OUT" else a for a in argv]   # a fresh folder, whatever /tmp holds
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and err.startswith("affectagent: error:")
