@@ -24,11 +24,14 @@ from typing import Iterator
 LEVELS = ("quiet", "normal", "verbose")
 ENV = "AFFECTAGENT_VERBOSITY"
 
-# absl / glog lines ("W0000 00:00:179... file.cc:114] ..."), their preamble, TFLite delegate notes
+# absl / glog lines ("W0000 00:00:179... file.cc:114] ..."), their preamble, TFLite delegate notes, and Ray's
+# core-worker note that every Ray Data actor pool triggers (its constructor arguments live in the object store)
 NATIVE_NOISE = re.compile(
     r"(?:[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w./-]+:\d+\]"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU\."
+    r"|\[[\d\-: ,]+ E \d+ \d+\] core_worker\.cc:\d+: Actor with class name: '[^']*' and ID: '\w+' has "
+    r"constructor arguments in the object store and max_restarts > 0\..*"
     r")")
 
 

@@ -6,19 +6,29 @@
 An input that fails (corrupt or unreadable file, a bad manifest line, any error while predicting it) is a row with
 its ``error``; the batch goes on. Resuming: when ``out`` exists, ids already in it *without* an error are skipped;
 ids whose row there failed are tried again and their old row is replaced. Every row is flushed as it is written, so
-an interrupted run (Ctrl-C, a crash) loses at most the input in flight.
+an interrupted run (Ctrl-C, a crash) loses at most the input in flight (a ``.parquet`` file is written at the end
+instead; a Parquet folder keeps every finished part: parquet.py).
+
+Engines (engine.py): ``local`` predicts in this process; ``ray`` (ray_engine.py) in a pool of Ray actors that each
+load the models once. Either way the rows are made by ``predict_item`` and written here, so outputs, resuming and
+the summary do not depend on the engine.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from ..errors import AffectAgentError
 from ..schema import Prediction, Sample
 from .discover import BatchItem
-from .rows import PredictionRow, RowWriter, check_output, iter_rows, row_format, write_rows
+from .outputs import drop, open_sink, out_kind, previous, remove
+from .rows import PredictionRow
+
+if TYPE_CHECKING:
+    from .engine import BatchEngine
 
 PredictFn = Callable[[Sample], Prediction]
 
@@ -118,61 +128,72 @@ def predict_item(item: BatchItem, predict: PredictFn) -> PredictionRow:
                                          seconds=time.perf_counter() - t0, gold=gold)
 
 
+def row_maker(predict: PredictFn) -> Callable[[BatchItem], PredictionRow]:
+    """An engine's maker for prediction rows: loads ``predict`` (a ``LazyPredict``) and returns item -> row."""
+    if isinstance(predict, LazyPredict):
+        predict.load()
+    return partial(predict_item, predict=predict)
+
+
 def previous_rows(out: Path) -> list[PredictionRow]:
     """The rows already in ``out`` (none when it does not exist or is empty)."""
-    if not out.exists() or out.stat().st_size == 0:
-        return []
-    check_output(out)
-    return list(iter_rows(out))
+    return previous(out)
 
 
 def run_batch(items: Sequence[BatchItem], *, predict: PredictFn, out: Path | None = None, resume: bool = True,
-              progress: bool = True, on_row: Callable[[PredictionRow], None] | None = None) -> BatchSummary:
-    """Predict every item, writing one row each to ``out`` (.jsonl / .csv; None: rows only go to ``on_row``).
+              progress: bool = True, on_row: Callable[[PredictionRow], None] | None = None,
+              engine: "BatchEngine | None" = None) -> BatchSummary:
+    """Predict every item, writing one row each to ``out`` (.jsonl / .csv / .parquet / a folder; None: rows only go
+    to ``on_row``).
 
     resume: skip ids that already have an ok row in ``out`` and retry the failed ones (``False``: replace ``out``).
     progress: a tqdm bar on stderr. on_row: called with each new row (e.g. to print it).
+    engine: where the predictions run (default ``LocalEngine``); an engine that is not in-process pickles
+    ``predict`` to its workers, so give it an unloaded ``LazyPredict`` (the models then load in each worker).
     """
+    from .engine import LocalEngine  # noqa: PLC0415
+
+    engine = engine or LocalEngine()
     t0 = time.perf_counter()
     summary = BatchSummary(total=len(items), out=out)
     todo = list(items)
     if out is not None:
-        row_format(out)  # the extension is checked before anything runs
+        out_kind(out)  # the extension is checked before anything runs
         if not resume and out.exists():
-            out.unlink()
-        old = previous_rows(out)
+            remove(out)
+        old = previous(out)
         done = {r.id for r in old if r.ok}
         ids = {it.id for it in items}
         retry = {r.id for r in old if not r.ok and r.id in ids and r.id not in done}
         if retry:  # drop their failed rows: each id keeps one row
-            write_rows(out, [r for r in old if r.ok or r.id not in retry])
+            drop(out, old, retry)
         todo = [it for it in items if it.id not in done]
         summary.skipped = len(items) - len(todo)
         summary.retried = len(retry)
     from tqdm.auto import tqdm  # noqa: PLC0415
 
-    if todo and isinstance(predict, LazyPredict):
+    if todo and engine.in_process and isinstance(predict, LazyPredict):
         predict.load()  # before the bar: loading errors (a bad checkpoint) stop the run instead of failing each row
-    bar = tqdm(todo, desc="predict", unit="input", disable=not progress or not todo, dynamic_ncols=True)
-    writer = RowWriter(out) if out is not None else None
+    bar = tqdm(total=len(todo), desc="predict", unit="input", disable=not progress or not todo, dynamic_ncols=True)
+    sink = open_sink(out) if out is not None else None
     try:
-        if writer is not None:
-            writer.__enter__()
-        for item in bar:
-            row = predict_item(item, predict)
-            if writer is not None:
-                writer.write(row)
+        if sink is not None:
+            sink.__enter__()
+        for row in engine.map(partial(row_maker, predict), todo):
+            if sink is not None:
+                sink.write(row)
             if row.ok:
                 summary.ok += 1
             else:
                 summary.failed += 1
                 summary.failed_ids.append(row.id)
+            bar.update(1)
             bar.set_postfix(failed=summary.failed, refresh=False)
             if on_row is not None:
                 on_row(row)
     finally:
         bar.close()
-        if writer is not None:
-            writer.__exit__(None, None, None)
+        if sink is not None:
+            sink.__exit__(None, None, None)
     summary.seconds = time.perf_counter() - t0
     return summary

@@ -2,6 +2,7 @@
 
     affectagent kb build --dataset meld --split train --out kbs/meld
     affectagent kb build --dataset goemotions:train --manifest mine.jsonl --out kbs/merged
+    affectagent kb build --dataset meld --out kbs/meld --engine ray --batch-size 64   # encode in Ray actors
     affectagent kb info kbs/meld
     affectagent kb search kbs/meld "I can't believe you did that" --hypothesis angry
     affectagent kb search ~/.cache/affectagent/kbs/agents-<hash> "You did WHAT?"   # the shipped checkpoint's KB
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -41,6 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     b.add_argument("--index", choices=("auto", "flat", "ivf", "hnsw"), default="auto",
                    help="vector index of a new KB (default: auto = exact below 50k vectors, IVF above)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
+    from .engine_args import add_engine_arguments
+
+    add_engine_arguments(b, work="the --batch-size chunks of samples are encoded")
     b.set_defaults(func=run_build)
 
     i = sub.add_parser("info", help="counts per label / sentiment / source / modality",
@@ -96,7 +101,10 @@ def run_build(args: argparse.Namespace) -> int:
         raise InputError("give at least one --dataset or --manifest")
     cfg = BuildConfig(text_encoder=args.text_encoder, audio_encoder=args.audio_encoder, batch_size=args.batch_size,
                       kb=KBConfig(index=args.index))
-    summary = build_kb(Path(args.out), sources, config=cfg, progress=not args.quiet)
+    from .engine_args import engine_from_args
+
+    engine = engine_from_args(args, log=lambda m: print(m, file=sys.stderr))
+    summary = build_kb(Path(args.out), sources, config=cfg, progress=not args.quiet, engine=engine)
     print(scrub(summary.format())[0])  # a manifest's undecodable file name is shown as U+FFFD
     return 0
 

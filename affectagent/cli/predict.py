@@ -99,7 +99,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "or all (default)")
     b = p.add_argument_group("batch", "several PATHs, a folder, a manifest or --out (README: Batch prediction)")
     b.add_argument("--out", metavar="FILE",
-                   help="write one row per input to FILE, .jsonl or .csv (from the extension): id, path, kind, label, "
+                   help="write one row per input to FILE, .jsonl, .csv or .parquet (from the extension; a folder, "
+                        "existing or ending in /, gets Parquet part files): id, path, kind, label, "
                         "probs, sentiment, ov_set, rationale, evidence_ids, seconds, error, gold, intent, reply "
                         "(the last two from --model nanoemox). Re-running with "
                         "the same FILE skips the ids already in it and retries the failed ones")
@@ -109,6 +110,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from .timeline import add_timeline_arguments
 
     add_timeline_arguments(p)
+    from .engine_args import add_engine_arguments
+
+    add_engine_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -417,7 +421,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths and not args.text:
         raise InputError('give a media PATH and/or --text "..."')
     _check_agent_options(args)
+    from .engine_args import check_local_engine
+
     if args.timeline:  # before is_batch: --out names the timeline's rows file here
+        check_local_engine(args, "--timeline")
         return run_timeline(args)
     from .timeline import check_timeline_arguments
 
@@ -426,6 +433,7 @@ def run(args: argparse.Namespace) -> int:
         return run_batch(args)
     if args.fresh:
         raise InputError("--fresh is for a batch with --out")
+    check_local_engine(args, "one input")
     return run_one(args, labels=parse_label_list(args.labels, what="--labels") if args.labels is not None else None)
 
 
@@ -544,17 +552,17 @@ def run_batch(args: argparse.Namespace) -> int:
     """PATH... [--out FILE]: every input one row (see ``affectagent.batch``); exit 1 when some inputs failed."""
     from ..batch import LazyPredict, discover
     from ..batch import run_batch as run_rows
-    from ..batch.rows import row_format
+    from ..batch.outputs import output_path
     from ..schema import parse_label_list
     from ..textsafe import scrub
+    from .engine_args import engine_from_args
 
     given = [f"--{name}" for name in BATCH_ONLY_FOR_ONE if getattr(args, name)]
     if given:
         raise InputError(f"{' / '.join(given)} {'is' if len(given) == 1 else 'are'} for one input; in a batch give "
                          "texts, context and speakers per row in a manifest (README: Batch prediction)")
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        row_format(out)
+    engine = engine_from_args(args, log=lambda m: print(m, file=sys.stderr))
+    out = output_path(args.out) if args.out else None  # .jsonl / .csv / .parquet / a folder (Parquet parts)
     labels = parse_label_list(args.labels, what="--labels") if args.labels is not None else None
     found = discover(args.paths)
     if found.ignored:
@@ -568,7 +576,7 @@ def run_batch(args: argparse.Namespace) -> int:
     else:
         on_row = None
     summary = run_rows(found.items, predict=predict, out=out, resume=not args.fresh, progress=args.progress,
-                       on_row=on_row)
+                       on_row=on_row, engine=engine)
     stream = sys.stdout if out is not None else sys.stderr
     if args.json and out is not None:
         print(json.dumps(summary.to_dict(), indent=2), file=stream)

@@ -9,13 +9,18 @@ set; source/split from the sample; meta = the sample's meta + speaker, raw label
 Embeddings: text_emb = the utterance text alone (the speaker name is not embedded: a query from another speaker
 should match on what was said); audio_emb = the audio encoder's utterance embedding (samples with an audio file);
 visual_emb = the face encoder's crop embedding (image samples such as FER2013).
+
+Engines (``affectagent.batch.engine``): the encoding, the slow part, runs chunk by chunk (``batch_size`` samples) in
+this process (``local``) or in a pool of Ray actors (``ray``, each loading the encoders once); the vectors come back
+in order and the KB (SQLite + FAISS) is written here, by this process only, so both engines build the same KB.
 """
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
@@ -26,6 +31,9 @@ from .entry import KBEntry, KBInfo
 from .errors import KBExistsError
 from .knowledge_base import KnowledgeBase
 from .sqlite_store import DB_NAME, is_blank
+
+if TYPE_CHECKING:
+    from ..batch.engine import BatchEngine
 
 
 @dataclass(frozen=True)
@@ -207,11 +215,16 @@ def _open_or_create(out: Path, *, samples: Sequence[Sample], enc: _Encoders, con
 
 
 def build_kb(out: str | Path, sources: Sequence[BuildSource], *, config: BuildConfig | None = None,
-             progress: bool = True) -> BuildSummary:
-    """Load every source, encode, and add to the KB at ``out`` (created if absent). Returns a summary."""
+             progress: bool = True, engine: "BatchEngine | None" = None) -> BuildSummary:
+    """Load every source, encode, and add to the KB at ``out`` (created if absent). Returns a summary.
+
+    engine: where the samples are encoded (default ``LocalEngine``; ``RayEngine``: Ray actors, see the module
+    docstring)."""
+    from ..batch.engine import LocalEngine  # noqa: PLC0415
     from ..datasets import load  # noqa: PLC0415
 
     config = config or BuildConfig()
+    engine = engine or LocalEngine()
     if not sources:
         raise InputError("nothing to build: give at least one dataset or manifest")
     out = Path(out)
@@ -230,18 +243,22 @@ def build_kb(out: str | Path, sources: Sequence[BuildSource], *, config: BuildCo
         from tqdm.auto import tqdm  # noqa: PLC0415
 
         bar = tqdm(total=total, desc=f"kb build {out.name}", unit="sample")
+    chunks = [(summary, samples[s:s + config.batch_size]) for summary, samples in loaded
+              for s in range(0, len(samples), config.batch_size)]
+    modalities = frozenset(kb.dims)
+    make: Callable[[], Callable[[list[Sample]], ChunkVectors]] = \
+        (lambda: partial(encode_chunk, modalities=modalities, enc=enc)) if engine.in_process \
+        else partial(chunk_encoder, config, modalities)  # picklable: each worker builds its own encoders
     try:
         with kb.deferred_indexing():
-            for summary, samples in loaded:
-                for s in range(0, len(samples), config.batch_size):
-                    batch = samples[s:s + config.batch_size]
-                    entries = _encode_batch(batch, kb=kb, enc=enc, config=config, summary=summary)
-                    added = kb.add(entries)
-                    summary.added += added
-                    summary.already_present += len(entries) - added
-                    if bar is not None:
-                        bar.update(len(batch))
-                        bar.set_postfix(added=sum(x.added for x, _ in loaded))
+            for (summary, batch), vectors in zip(chunks, engine.map(make, [b for _, b in chunks])):
+                entries = entries_of_chunk(batch, vectors, config=config, summary=summary)
+                added = kb.add(entries)
+                summary.added += added
+                summary.already_present += len(entries) - added
+                if bar is not None:
+                    bar.update(len(batch))
+                    bar.set_postfix(added=sum(x.added for x, _ in loaded))
         info = kb.info()
     finally:
         if bar is not None:
@@ -250,30 +267,50 @@ def build_kb(out: str | Path, sources: Sequence[BuildSource], *, config: BuildCo
     return BuildSummary(path=str(out), sources=[x for x, _ in loaded], seconds=time.perf_counter() - t0, info=info)
 
 
-def _encode_batch(batch: list[Sample], *, kb: KnowledgeBase, enc: _Encoders, config: BuildConfig,
-                  summary: SourceSummary) -> list[KBEntry]:
-    text_idx = [i for i, s in enumerate(batch) if s.text] if "text" in kb.dims else []
-    text_embs = dict(zip(text_idx, enc.encode_texts([batch[i].text for i in text_idx]))) if text_idx else {}
-    audio_idx = [i for i, s in enumerate(batch) if s.audio is not None] if "audio" in kb.dims else []
-    audio_embs: dict[int, Any] = dict(zip(audio_idx, enc.encode_audio([batch[i] for i in audio_idx]))) \
-        if audio_idx else {}
-    image_idx = [i for i, s in enumerate(batch) if s.image is not None] if "visual" in kb.dims else []
-    visual_embs = dict(zip(image_idx, enc.face.encode_crops([batch[i].image for i in image_idx]))) \
-        if image_idx else {}
+@dataclass
+class ChunkVectors:
+    """The vectors of one chunk of samples, by position in the chunk: ``text`` / ``visual`` embeddings, ``audio``
+    embeddings or the error string of a sample whose audio could not be encoded."""
+
+    text: dict[int, np.ndarray] = field(default_factory=dict)
+    audio: dict[int, Any] = field(default_factory=dict)
+    visual: dict[int, np.ndarray] = field(default_factory=dict)
+
+
+def encode_chunk(batch: list[Sample], *, modalities: frozenset[str], enc: _Encoders) -> ChunkVectors:
+    """Embed the samples of ``batch`` in the KB's ``modalities`` (the slow part of a build: runs in an engine)."""
+    text_idx = [i for i, s in enumerate(batch) if s.text] if "text" in modalities else []
+    audio_idx = [i for i, s in enumerate(batch) if s.audio is not None] if "audio" in modalities else []
+    image_idx = [i for i, s in enumerate(batch) if s.image is not None] if "visual" in modalities else []
+    return ChunkVectors(
+        text=dict(zip(text_idx, enc.encode_texts([batch[i].text for i in text_idx]))) if text_idx else {},
+        audio=dict(zip(audio_idx, enc.encode_audio([batch[i] for i in audio_idx]))) if audio_idx else {},
+        visual=dict(zip(image_idx, enc.face.encode_crops([batch[i].image for i in image_idx]))) if image_idx else {})
+
+
+def chunk_encoder(config: BuildConfig, modalities: frozenset[str]) -> Callable[[list[Sample]], ChunkVectors]:
+    """An engine worker's ``encode_chunk`` with its own encoders (built lazily, once per worker)."""
+    return partial(encode_chunk, modalities=modalities, enc=_Encoders(config))
+
+
+def entries_of_chunk(batch: list[Sample], vectors: ChunkVectors, *, config: BuildConfig,
+                     summary: SourceSummary) -> list[KBEntry]:
+    """The KB entries of ``batch`` from its ``vectors``; samples with nothing embedded are counted as failed."""
     entries = []
     for i, sample in enumerate(batch):
-        a = audio_embs.get(i)
+        a = vectors.audio.get(i)
         if isinstance(a, str):
             summary.failed += 1
             if len(summary.errors) < 3:
                 summary.errors.append(f"{sample.id}: {a}")
             a = None
-        if text_embs.get(i) is None and a is None and visual_embs.get(i) is None:
-            if i not in audio_embs:  # nothing to embed at all (counted once)
+        text_emb, visual_emb = vectors.text.get(i), vectors.visual.get(i)
+        if text_emb is None and a is None and visual_emb is None:
+            if i not in vectors.audio:  # nothing to embed at all (counted once)
                 summary.failed += 1
                 if len(summary.errors) < 3:
                     summary.errors.append(f"{sample.id}: no text, audio or image")
             continue
-        entries.append(entry_from_sample(sample, text_emb=text_embs.get(i), audio_emb=a, visual_emb=visual_embs.get(i),
+        entries.append(entry_from_sample(sample, text_emb=text_emb, audio_emb=a, visual_emb=visual_emb,
                                          context_turns=config.context_turns, speaker_in_text=config.speaker_in_text))
     return entries

@@ -103,7 +103,7 @@ def test_rows_go_to_stdout_without_out(tiny_checkpoint, tmp_path, capsys):
 @pytest.mark.parametrize("extra,needle", [
     (["--text", "hi"], "--text is for one input"),
     (["--explain"], "--explain is for one input"),
-    (["--out", "p.txt"], ".jsonl or .csv"),
+    (["--out", "p.txt"], "use .jsonl or .csv (or .parquet"),
 ])
 def test_batch_usage_errors_exit_2_before_loading(tmp_path, capsys, extra, needle):
     folder = real_folder(tmp_path)
