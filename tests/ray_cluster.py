@@ -6,9 +6,28 @@ cache the local engine filled in the same test.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
+
+
+def _logging_state() -> dict:
+    """Every logger's (disabled, propagate, level): Ray's logging set-up disables the loggers that exist when it
+    starts (dictConfig), which would silence later tests' caplog."""
+    loggers = [logging.getLogger()] + [lg for lg in logging.root.manager.loggerDict.values()
+                                       if isinstance(lg, logging.Logger)]
+    return {lg.name: (lg.disabled, lg.propagate, lg.level) for lg in loggers}
+
+
+def _restore_logging(saved: dict) -> None:
+    for name, (disabled, propagate, level) in saved.items():
+        lg = logging.getLogger() if name == "root" else logging.getLogger(name)
+        lg.disabled, lg.propagate = disabled, propagate
+        lg.setLevel(level)
+    for lg in list(logging.root.manager.loggerDict.values()):   # loggers made while Ray ran: enabled, propagating
+        if isinstance(lg, logging.Logger) and lg.name not in saved and lg.name.startswith("affectagent"):
+            lg.disabled, lg.propagate = False, True
 
 
 @pytest.fixture(scope="module")
@@ -16,9 +35,13 @@ def ray_cluster(tmp_path_factory):
     import ray  # a required test dependency (requirements.txt): CI installs it
 
     cache: Path = tmp_path_factory.mktemp("ray_feature_cache")
+    saved = _logging_state()
     if ray.is_initialized():  # left by another module: start clean with this module's settings
         ray.shutdown()
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"AFFECTAGENT_FEATURE_CACHE": str(cache)}})
-    yield ray
-    ray.shutdown()
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        _restore_logging(saved)

@@ -179,9 +179,8 @@ def _picklable(exc: BaseException) -> BaseException:
 def quiet_ray_data() -> None:
     """Ray Data's console log down to errors (its INFO lines about every execution would mix with the rows; its
     log file under /tmp/ray keeps everything)."""
-    for handler in logging.getLogger("ray.data").handlers:
-        if type(handler).__name__ != "SessionFileHandler":
-            handler.setLevel(logging.ERROR)
+    # the logger's own level, not its handlers' (those can be shared with other loggers, e.g. a test's capture)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
 
 
 @ENGINES.register("ray")
