@@ -21,7 +21,7 @@ from .kb import KnowledgeBase
 from .kb.from_inputs import build_kb
 from .kb.retrieval import Retriever
 from .paths import PACKAGE_DIR, cache_dir
-from .progress import listening, report_done, stage
+from .progress import stage
 from .pipeline import AffectAgentPipeline, PipelineConfig
 from .raer.config import RAERConfig
 from .raer.neural import NeuralRAER
@@ -109,25 +109,6 @@ def check_kb_encoders(store: KnowledgeBase, ckpt: AgentCheckpoint, *, kb_path: P
         "(--allow-foreign-kb)")
 
 
-def _report_extract_stages(inputs: Sequence) -> None:
-    """Report the feature extractor's stages (``Features.info["timings"]``, in the order they ran, summed over the
-    samples; ``info["cached"]``: stages served by the feature cache) to a stage listener, if there is one."""
-    if not listening():
-        return
-    seconds: dict[str, float] = {}
-    cached: dict[str, None] = {}
-    for x in inputs:
-        info = getattr(x.features, "info", None) or {}
-        for name, secs in (info.get("timings") or {}).items():
-            seconds[name] = seconds.get(name, 0.0) + float(secs)
-        cached.update(dict.fromkeys(info.get("cached") or ()))
-    for name, secs in seconds.items():
-        report_done(name, secs, cached=name in cached)
-    for name in cached:
-        if name not in seconds:
-            report_done(name, 0.0, cached=True)
-
-
 @dataclass
 class AffectAgent:
     pipeline: AffectAgentPipeline
@@ -206,7 +187,6 @@ class AffectAgent:
         with stage("features"):  # stage reports: a no-op unless a caller listens (affectagent.progress)
             inputs = encode_inputs(samples, label_sets=[labels] * len(samples), config=enc, cache=self.cache,
                                    progress=progress)
-            _report_extract_stages(inputs)
         with stage("agents"):
             if raer:
                 if self.pipeline.source is None:

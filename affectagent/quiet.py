@@ -69,11 +69,6 @@ def apply(chosen: str) -> None:
         os.environ["_AFFECTAGENT_SET_TQDM"] = "1"
 
 
-def keep_native_line(line: str) -> bool:
-    """False for a line that is native log noise from its start (after any carriage returns)."""
-    return not NATIVE_NOISE.match(line.rsplit("\r", 1)[-1].lstrip("\r"))
-
-
 def strip_native_noise(line: str) -> str:
     """``line`` without a native log line glued onto it: libraries log from their own threads, so a record often
     lands right after a progress bar's text on the same line ("timeline: 0%|   | 0/6W0000 00:00... file.cc:114]
