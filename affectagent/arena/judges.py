@@ -30,7 +30,9 @@ import logging
 import math
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
@@ -391,8 +393,14 @@ class AIJudge:
         elif cfg.max_words is not None:
             first, second = truncate_words(first, cfg.max_words), truncate_words(second, cfg.max_words)
             shown = cfg.max_words
-        p1 = self._pass("first-second", stimulus=stimulus, task=task, a=first, b=second)
-        p2 = self._pass("second-first", stimulus=stimulus, task=task, a=second, b=first)
+        one = partial(self._pass, "first-second", stimulus=stimulus, task=task, a=first, b=second)
+        two = partial(self._pass, "second-first", stimulus=stimulus, task=task, a=second, b=first)
+        if getattr(self.backend, "concurrent", False):  # a server backend: both passes in flight at once
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="judge") as pool:
+                f1, f2 = pool.submit(one), pool.submit(two)
+                p1, p2 = f1.result(), f2.result()
+        else:
+            p1, p2 = one(), two()
         if cfg.rule == "calibrated":
             result = calibrated_winner(p1, p2, margin=cfg.tie_margin) or "inconsistent"
         else:

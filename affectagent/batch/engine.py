@@ -1,6 +1,8 @@
 """Batch engines: where the slow per-input work (decode, encoders, agents) runs. ``ENGINES`` names them:
 
 - ``local``: in this process, one input after the other (the default);
+- ``threads``: in this process, N inputs at once in a thread pool; for predictors that wait on a server (``--agents
+  openai`` against vLLM / ``affectagent llm-serve``), not for CPU-bound local models (they share the same cores);
 - ``ray``: a pool of Ray actors, on this machine or a cluster (ray_engine.py; needs the optional ``ray[data]``).
 
 An engine maps a *maker* over inputs: ``make()`` is called once per worker (that is where models load) and returns
@@ -51,8 +53,34 @@ class LocalEngine:
             yield fn(x)
 
 
+@ENGINES.register("threads")
+@dataclass(frozen=True)
+class ThreadEngine:
+    """``workers`` inputs at once in this process's threads (``make()`` is called once: the predictor is shared, so
+    it must be thread-safe; the OpenAI-compatible backend caps its requests in flight itself). Results come back in
+    input order, each as soon as it and every input before it are done."""
+
+    name: ClassVar[str] = "threads"
+    in_process: ClassVar[bool] = True
+    workers: int = 4
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise InputError(f"--threads must be >= 1; got {self.workers}")
+
+    def map(self, make: Maker, inputs: Sequence[Any]) -> Iterator[Any]:
+        if not inputs:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        fn = make()
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(inputs)), thread_name_prefix="batch") as pool:
+            yield from pool.map(fn, inputs)
+
+
 def make_engine(name: str, **options: Any) -> BatchEngine:
-    """The engine ``name`` built with ``options`` (the ray engine: ``config=RayEngineConfig(...)``, ``log=``)."""
+    """The engine ``name`` built with ``options`` (the ray engine: ``config=RayEngineConfig(...)``, ``log=``; the
+    threads engine: ``workers=N``)."""
     try:
         factory = ENGINES.get(name)
     except UnknownNameError as exc:

@@ -2,7 +2,8 @@
 
 The Ray options are ``RayEngineConfig``'s fields (batch/ray_engine.py; one default, one help text each):
 ``--address``, ``--concurrency``, ``--num-cpus-per-actor``, ``--ray-batch-size``. They need ``--engine ray``; given
-with the local engine they are refused (no flag changes another silently). docs/scale-out.md tells how to run them.
+with the local engine they are refused (no flag changes another silently). ``--threads N`` is the threads engine's
+pool size (it needs ``--engine threads``). docs/scale-out.md tells how to run them.
 """
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def add_engine_arguments(parser: argparse.ArgumentParser, *, work: str = "the in
     g.add_argument("--engine", choices=ENGINES.names(), default="local",
                    help=f"local: {work} one after the other in this process (default); ray: in a pool of Ray "
                         "actors that load the models once each (needs ray[data]; without --address a local Ray "
-                        "cluster is started for the run)")
+                        "cluster is started for the run); threads: N inputs at once in this process, for predictors "
+                        "that wait on a server (--agents openai), not for local models")
+    g.add_argument("--threads", type=int, metavar="N",
+                   help="--engine threads: inputs in flight at once (default 4)")
     RAY_ARGS.add_to(g)
 
 
@@ -37,10 +41,15 @@ def _ray_flags_given(args: argparse.Namespace) -> list[str]:
 
 def engine_from_args(args: argparse.Namespace, *, log: Callable[[str], None] | None = None) -> BatchEngine:
     """The engine the options name (``InputError`` for Ray options without ``--engine ray``)."""
+    threads = getattr(args, "threads", None)
+    if threads is not None and args.engine != "threads":
+        raise InputError("--threads is for --engine threads")
     if args.engine != "ray":
         given = _ray_flags_given(args)
         if given:
             raise InputError(f"{' / '.join(given)} {'is' if len(given) == 1 else 'are'} for --engine ray")
+        if args.engine == "threads":
+            return make_engine("threads", workers=4 if threads is None else threads)
         return make_engine(args.engine)
     from .. import quiet
 

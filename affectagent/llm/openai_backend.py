@@ -239,7 +239,12 @@ def parse_chat_response(body: Any) -> tuple[str, int, int, list[float] | None, s
 
 
 class OpenAIBackend:
-    """Chat over HTTP with an OpenAI-compatible server (see the module docstring for retries and limits)."""
+    """Chat over HTTP with an OpenAI-compatible server (see the module docstring for retries and limits).
+
+    ``concurrent``: callers may send chats from several threads at once (the server does the work; the semaphore
+    caps requests in flight), so e.g. the arena judge sends its two swapped passes together."""
+
+    concurrent = True
 
     def __init__(self, config: OpenAIConfig) -> None:
         httpx = _httpx()

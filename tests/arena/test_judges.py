@@ -20,6 +20,8 @@ from affectagent.errors import DataNotFoundError, InputError
 from affectagent.llm.backend import Completion
 from tests.resources import shared
 
+from ..llm.conftest import scripted  # noqa: F401 - fixture: a scripted OpenAI-compatible server process
+
 _RESP = re.compile(r"Response A: (?P<a>.*?)\n\nResponse B: (?P<b>.*?)\n\nWhich response", re.S)
 
 
@@ -318,3 +320,16 @@ def test_validate_on_emoprefer_with_a_length_counting_judge(pairs):
     assert m["all"]["tie_rate"] == 1.0 and m["all"]["accuracy"] == 0.0
     lines = validate_on_emoprefer(judge, pairs, n=5, seed=1, progress=False).lines()
     assert any(line.startswith("pick-longer, all") for line in lines) and "swap consistency" in lines[-1]
+
+
+def test_a_server_backend_gets_both_swapped_passes_at_once(scripted):
+    """The openai backend is ``concurrent``: the two passes of one judgement are in flight together (a real scripted
+    server that answers after 0.3 s and counts the requests in flight)."""
+    from affectagent.arena.judges import AIJudge, JudgeConfig
+    from affectagent.llm.backend import load_backend
+
+    base, stats = scripted("slow")
+    judge = AIJudge(load_backend("openai", base_url=base, model="scripted-model"), JudgeConfig(verdict="generate"))
+    j = judge.judge(stimulus="I lost my keys again.", task="Describe the emotion.", first="annoyed", second="calm")
+    assert [p.order for p in j.passes] == ["first-second", "second-first"]
+    assert stats() == {**stats(), "requests": 2, "max_in_flight": 2}

@@ -14,34 +14,10 @@ from affectagent.cli import main
 from affectagent.errors import InputError, MissingDependencyError
 
 from ..ray_cluster import ray_cluster  # noqa: F401 - module fixture
-from .helpers import real_folder
-
-PROB_TOL = 1e-6 + 1e-9  # rows keep 6 decimals: a difference of one unit in the last kept digit is allowed
-
-
-def _manifest(tmp_path):
-    m = tmp_path / "texts.jsonl"
-    m.write_text("\n".join(json.dumps(r) for r in [
-        {"id": "t1", "text": "I can't believe you sold my car!", "label": "angry"},
-        {"id": "t2", "text": "Thank you so much, this is wonderful.", "label": "happy"},
-        {"id": "t3", "text": "You did WHAT?", "context": [{"speaker": "Ann", "text": "I quit my job."}]},
-        {"id": "t4", "text": "hm", "label": "banana"},  # not a label: an error row without running anything
-    ]) + "\n")
-    return m
-
-
-def _same(ray_row, local_row) -> None:
-    a, b = ray_row.to_record(), local_row.to_record()
-    for key in ("seconds", "probs"):
-        a.pop(key), b.pop(key)
-    assert a == b, ray_row.id
-    assert ray_row.probs.keys() == local_row.probs.keys()
-    for k, p in local_row.probs.items():
-        assert ray_row.probs[k] == pytest.approx(p, abs=PROB_TOL), (ray_row.id, k)
-
+from .helpers import assert_same_row, real_folder, text_manifest
 
 def test_ray_rows_equal_the_local_rows_and_resume(ray_cluster, tiny_checkpoint, tmp_path, capsys):
-    folder, manifest = real_folder(tmp_path), _manifest(tmp_path)
+    folder, manifest = real_folder(tmp_path), text_manifest(tmp_path)
     common = ["predict", str(folder), str(manifest), "--no-progress", "--json", "--checkpoint", str(tiny_checkpoint)]
     assert main([*common, "--out", str(tmp_path / "local.jsonl")]) == 1
     capsys.readouterr()
@@ -55,7 +31,7 @@ def test_ray_rows_equal_the_local_rows_and_resume(ray_cluster, tiny_checkpoint, 
     assert [r.id for r in got] == [r.id for r in local] == \
         ["a/face1.mp4", "broken.mp4", "face2.mp4", "t1", "t2", "t3", "t4"]
     for r, ref in zip(got, local):
-        _same(r, ref)
+        assert_same_row(r, ref)
     bad = got[1]
     assert bad.label is None and "corrupt" in bad.error
     assert {r.kind for r in got if r.ok} == {"video", "text"}
