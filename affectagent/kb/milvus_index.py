@@ -180,8 +180,10 @@ class MilvusVectorIndex:
         expr = "" if allowed is None else filter_expression(allowed.codes, allowed.excluded)
         kk = min(k, self._n, 16_384)
         with self._lock:
+            # Strong consistency: a search sees every row added before it (a Milvus server's default, Bounded,
+            # may leave rows upserted in the last seconds out)
             res = self._client.search(self.collection, data=q.tolist(), limit=kk, filter=expr,
-                                      search_params={"metric_type": "IP",
+                                      consistency_level="Strong", search_params={"metric_type": "IP",
                                                      "params": {"nprobe": self._nprobe, "ef": max(self._ef_search, kk)}})
         for qi, hits in enumerate(res):
             for j, h in enumerate(hits[:kk]):
