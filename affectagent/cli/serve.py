@@ -12,8 +12,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = ServiceSettings()
     p = sub.add_parser("serve", help="serve the predictor over HTTP with a web page (upload a clip or type a text)",
                        description="Load the agents once, then answer POST /v1/predict (multipart upload or JSON), "
-                                   "GET /health, GET /v1/labels, and serve a web page at / (and the arena's human "
-                                   "voting page at /arena with --arena-run). See docs/service.md, docs/arena.md.")
+                                   "GET /health, GET /v1/labels, GET /metrics (Prometheus), and serve a web page at / "
+                                   "(and the arena's human voting page at /arena with --arena-run). See "
+                                   "docs/service.md, docs/arena.md.")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 for all)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--checkpoint", help="agents checkpoint (default: the shipped one)")
@@ -54,6 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--feature-cache", action="store_true",
                    help="keep request features (transcripts, embeddings) in the on-disk feature cache "
                         "(default: off, requests leave nothing on disk)")
+    p.add_argument("--api-token-file", metavar="FILE",
+                   help="require Authorization: Bearer <token> on predict, progress and arena votes, the token "
+                        "being the first line of FILE (or set $AFFECTAGENT_API_TOKEN; never on the command line, "
+                        "where ps shows it); /, /health, /v1/labels, /metrics stay open (default: no token)")
     p.add_argument("--workers", type=int, default=1,
                    help="uvicorn worker processes, each with its own copy of the model (default 1)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
@@ -62,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    from ..service.auth import token_from_sources
     from ..service.server import serve
     from ..service.settings import ServiceSettings
     from ..service.spec import AgentSpec
@@ -74,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
                                header_timeout_seconds=args.header_timeout, body_timeout_seconds=args.body_timeout,
                                request_timeout_seconds=args.request_timeout, allowed_hosts=tuple(args.allowed_host),
                                arena_run=args.arena_run, arena_votes=args.arena_votes,
-                               nanoemox_checkpoint=args.nanoemox)
+                               nanoemox_checkpoint=args.nanoemox,
+                               api_token=token_from_sources(token_file=args.api_token_file, environ=os.environ))
     spec = AgentSpec(checkpoint=args.checkpoint, kb=args.kb, variant=args.variant, data_root=args.data_root,
                      feature_cache=args.feature_cache, allow_foreign_kb=args.allow_foreign_kb)
     serve(spec, settings, host=args.host, port=args.port, workers=args.workers, log_level=args.log_level)

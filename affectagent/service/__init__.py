@@ -6,8 +6,8 @@
 Modules: ``app`` (routes), ``reading`` (HTTP body -> ``PredictInput``), ``inputs`` (pure parsing and checks),
 ``uploads`` (byte budget, temp folders), ``runner`` (the model lock), ``progress`` (the stages of ``?job=``
 predictions for /v1/progress), ``preview`` (the first frame and its face boxes), ``schemas`` (pydantic bodies),
-``errors`` (status codes), ``settings``, ``spec`` (which agent to load), ``server`` (uvicorn), ``static/index.html``
-(the page).
+``errors`` (status codes), ``settings``, ``spec`` (which agent to load), ``server`` (uvicorn), ``metrics`` (GET
+/metrics, Prometheus text format), ``auth`` (the optional API token), ``static/index.html`` (the page).
 """
 from __future__ import annotations
 

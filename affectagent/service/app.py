@@ -10,7 +10,9 @@ Endpoints
     GET  /v1/progress/{job}  the stages of a prediction sent with ``?job=ID``, while it runs and for a while after
                        (``progress.ProgressBoard``; 404 for an unknown job)
     GET  /v1/labels    canonical emotions and the default candidate set
-    GET  /health       status, checkpoint, KB, encoders, queue
+    GET  /health       status, checkpoint, KB, encoders, queue, whether the API token is on
+    GET  /metrics      this process's request counts, latencies, queue and memory, Prometheus text format 0.0.4
+                       (``metrics.py``; every request is recorded by the ``RecordRequests`` middleware)
     GET  /openapi.json the OpenAPI schema (FastAPI's /docs page is off: it loads its scripts from a CDN)
     GET  /arena        the arena's human voting page, and /v1/arena/* (``arena_routes.py``; needs ``arena_run``)
 
@@ -19,6 +21,7 @@ error answers ``{"error": "<one line>"}`` with a 4xx status for bad input (``err
 exception is logged with its traceback and answered with a generic 500. A client that goes away before its request
 is read is logged at INFO (it is not a server error). With ``allowed_hosts`` set, a request for another Host gets 400
 and one whose Origin names another site 403 (``AllowedHosts``). /health names files, never the server's paths.
+With ``api_token`` set, predict, progress and the arena vote need ``Authorization: Bearer <token>`` (``auth.py``).
 """
 # No ``from __future__ import annotations``: FastAPI reads endpoint annotations at definition time.
 import dataclasses
@@ -43,7 +46,10 @@ from ..schema import CANONICAL_EMOTIONS, SENTIMENTS
 from .errors import (HostNotAllowedError, OriginNotAllowedError, RequestTimeoutError, ServerBusyError, one_line,
                      status_of)
 from .arena_routes import add_arena_routes
+from .auth import token_dependencies
 from .inputs import short
+from .metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from .metrics import MetricsRegistry, RecordRequests, render, resident_memory_bytes
 from .nanoemox import NanoEmoXSlot
 from .progress import JOB_ID, Job, ProgressBoard
 from .reading import read_predict_request
@@ -167,11 +173,15 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
     app = fastapi.FastAPI(title="affectagent", version=__version__, docs_url=None, redoc_url=None,
                           description="Multimodal emotion understanding: upload a clip or send a text.")
     board = ProgressBoard()
+    registry = MetricsRegistry()
     app.state.runner = runner
     app.state.settings = settings
     app.state.progress = board
+    app.state.metrics = registry
     if settings.allowed_hosts:
         app.add_middleware(AllowedHosts, allowed=settings.allowed_hosts)
+    app.add_middleware(RecordRequests, registry=registry)  # added last: outermost, so refused hosts count too
+    needs_token = token_dependencies(settings.api_token)  # [] without a token
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc):  # 404, 405 ... as {"error": ...}
@@ -188,7 +198,8 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
     async def _unexpected(request, exc):
         return error_response(exc, where=f"{request.method} {request.url.path}")
 
-    errors_doc = {code: {"model": ErrorResponse} for code in (400, 409, 413, 415, 422, 500, 503)}
+    auth_doc = (401,) if needs_token else ()
+    errors_doc = {code: {"model": ErrorResponse} for code in (400, *auth_doc, 409, 413, 415, 422, 500, 503)}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def index():
@@ -209,14 +220,22 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
                 "checkpoint": spec.checkpoint_path.name if spec else None,
                 "recipe": described.get("checkpoint"), "kb": kb_name,
                 "encoders": dict(described.get("encoders") or {}), "variant": spec.variant if spec else None,
-                "max_upload_mb": settings.max_upload_mb, "pending": runner.pending, "served": runner.served}
+                "max_upload_mb": settings.max_upload_mb, "pending": runner.pending, "served": runner.served,
+                "auth": settings.api_token is not None}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics():  # open like /health: counts and timings, no request content
+        snap = registry.snapshot(queue_depth=runner.pending, predictions_served=runner.served, version=__version__,
+                                 resident_memory=resident_memory_bytes())
+        return Response(render(snap), media_type=METRICS_CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     @app.get("/v1/labels", response_model=LabelsResponse)
     async def labels():
         return labels_body
 
     @app.post("/v1/predict", response_model=PredictResponse, responses=errors_doc,
-              openapi_extra={"requestBody": _predict_body_doc(), "parameters": [_job_parameter_doc()]})
+              openapi_extra={"requestBody": _predict_body_doc(), "parameters": [_job_parameter_doc()]},
+              dependencies=needs_token)
     async def predict(request: fastapi.Request):
         started = time.perf_counter()
         deadline = time.monotonic() + settings.request_timeout_seconds  # body + queue, see ServiceSettings
@@ -237,6 +256,8 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
                 body["progress"] = ProgressOut(**job.snapshot()).model_dump(mode="json")
             return JSONResponse(body)
         except Exception as exc:  # noqa: BLE001  (every failure becomes a JSON error; bugs are logged)
+            if isinstance(exc, ServerBusyError):
+                registry.count_rejected_busy()
             response = error_response(exc, where="POST /v1/predict")
             if job is not None:
                 job.finish(error=_job_error(exc, response.status_code))
@@ -244,7 +265,9 @@ def create_app(agent: Any, *, settings: ServiceSettings | None = None, spec: Age
         finally:
             await anyio.to_thread.run_sync(folder.cleanup)
 
-    @app.get("/v1/progress/{job}", response_model=ProgressOut, responses={404: {"model": ErrorResponse}})
+    @app.get("/v1/progress/{job}", response_model=ProgressOut,
+             responses={code: {"model": ErrorResponse} for code in (*auth_doc, 404)},
+             dependencies=needs_token)
     async def job_progress(job: str, wait: float = fastapi.Query(0.0, ge=0.0, le=MAX_PROGRESS_WAIT, description=(
             "seconds to wait for a job the server has not seen yet (its request may still be on the way) before "
             "answering 404"))):

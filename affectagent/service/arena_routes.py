@@ -6,7 +6,8 @@ Endpoints
     GET  /v1/arena/next                  the next match for this voter (stimulus, task, Answer A / B), or done
     GET  /v1/arena/matches/{match}       one match as this voter sees it
     POST /v1/arena/votes                 {"match", "verdict": "A"|"B"|"tie"|"both-bad"} -> 201 the vote, who A and B
-                                         were, the updated leaderboard; 409 when this voter already voted on it
+                                         were, the updated leaderboard; 409 when this voter already voted on it;
+                                         with ``ServiceSettings.api_token``, 401 without the bearer token (``auth.py``)
     GET  /v1/arena/leaderboard           Elo of the human judge (with the curve per vote) beside the AI judge's
     GET  /v1/arena/stimuli/{id}/media    a stimulus's audio / video file (range requests for seeking)
 
@@ -42,6 +43,7 @@ from ..arena.votes import (DuplicateVoteError, VoteStore, check_verdict, check_v
                            shown_order, tally)
 from ..errors import InputError
 from ..jsonlines import parse_json_lines
+from .auth import token_dependencies
 from .errors import one_line
 from .settings import ServiceSettings
 
@@ -310,7 +312,8 @@ def add_arena_routes(app: fastapi.FastAPI, settings: ServiceSettings) -> ArenaVi
         except InputError as exc:
             return _error(exc)
 
-    @app.post("/v1/arena/votes", tags=["arena"], status_code=201)
+    @app.post("/v1/arena/votes", tags=["arena"], status_code=201,
+              dependencies=token_dependencies(settings.api_token))
     async def arena_vote(request: fastapi.Request):
         try:
             v = need()

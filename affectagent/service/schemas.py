@@ -211,6 +211,8 @@ class HealthResponse(BaseModel):
     max_upload_mb: float
     pending: int = Field(..., description="predictions running or waiting now")
     served: int = Field(..., description="predictions answered since start-up")
+    auth: bool = Field(..., description="whether POST /v1/predict, GET /v1/progress/{job} and POST /v1/arena/votes "
+                                        "need the header Authorization: Bearer <API token>")
 
 
 class LabelsResponse(BaseModel):

@@ -3,6 +3,10 @@
 With ``workers > 1`` every uvicorn worker process loads its own copy of the agent (``app_from_env``); this
 process loads it first anyway, so a bad checkpoint fails fast with one line and a missing knowledge base is
 built once, not by every worker at the same time.
+
+The workers get the spec and settings through environment variables (spawned processes inherit them). The API
+token travels in its own variable, never inside the settings JSON, and each worker removes it from its environment
+once read, so the processes it starts (ffmpeg, a llama.cpp server) do not inherit it; nothing here prints it.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, MutableMapping
 
 from ..errors import InputError, MissingDependencyError
 from . import INSTALL_HINT, load_app_module
@@ -23,6 +27,7 @@ from .spec import AgentSpec
 
 ENV_SPEC = "AFFECTAGENT_SERVICE_SPEC"
 ENV_SETTINGS = "AFFECTAGENT_SERVICE_SETTINGS"
+ENV_TOKEN = "AFFECTAGENT_SERVICE_API_TOKEN"  # the API token for worker processes (kept out of ENV_SETTINGS)
 WARM_UP_TEXT = "Hello, how are you?"
 # ServiceSettings fields that are paths (None or Path)
 PATH_SETTINGS = ("upload_dir", "arena_run", "arena_votes", "nanoemox_checkpoint")
@@ -56,18 +61,32 @@ def check_port_free(host: str, port: int) -> None:
 
 
 def _settings_to_json(settings: ServiceSettings) -> str:
+    """The settings as JSON for worker processes, without the API token (``worker_environment`` passes it)."""
     d = dataclasses.asdict(settings)
+    del d["api_token"]
     for name in PATH_SETTINGS:
         d[name] = str(d[name]) if d[name] is not None else None
     d["allowed_hosts"] = list(settings.allowed_hosts)
     return json.dumps(d)
 
 
-def _settings_from_json(text: str) -> ServiceSettings:
+def _settings_from_json(text: str, *, api_token: str | None = None) -> ServiceSettings:
     d = json.loads(text)
     for name in PATH_SETTINGS:
         d[name] = Path(d[name]) if d.get(name) else None
-    return ServiceSettings(**d)
+    return ServiceSettings(**d, api_token=api_token)
+
+
+def worker_environment(spec: AgentSpec, settings: ServiceSettings) -> dict[str, str | None]:
+    """The variables ``serve`` sets for its worker processes (None: remove it, so no stale token from an earlier
+    call lingers)."""
+    return {ENV_SPEC: spec.to_json(), ENV_SETTINGS: _settings_to_json(settings), ENV_TOKEN: settings.api_token}
+
+
+def settings_from_environment(environ: MutableMapping[str, str]) -> ServiceSettings:
+    """A worker's settings from ``worker_environment``'s variables; the token variable is removed from ``environ``
+    once read (the worker's own subprocesses need not see it)."""
+    return _settings_from_json(environ[ENV_SETTINGS], api_token=environ.pop(ENV_TOKEN, None))
 
 
 def app_from_env():
@@ -75,7 +94,7 @@ def app_from_env():
     from .protocol import HeaderTimeoutProtocol
 
     _configure_logging()
-    settings = _settings_from_json(os.environ[ENV_SETTINGS])
+    settings = settings_from_environment(os.environ)
     HeaderTimeoutProtocol.header_timeout = settings.header_timeout_seconds  # this worker's connections
     app = load_app_module().create_app(AgentSpec.from_json(os.environ[ENV_SPEC]), settings=settings)
     warm_up(app)
@@ -119,15 +138,19 @@ def serve(spec: AgentSpec, settings: ServiceSettings, *, host: str = "127.0.0.1"
     warm_up(app)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
-    print(f"affectagent: serving at {url}  (web page; API: {url}v1/predict, {url}health; Ctrl-C stops)",
-          flush=True)
+    token = "; API token required" if settings.api_token is not None else ""  # whether, never which
+    print(f"affectagent: serving at {url}  (web page; API: {url}v1/predict, {url}health, {url}metrics{token}; "
+          "Ctrl-C stops)", flush=True)
     if workers == 1:
         uvicorn.run(app, **uvicorn_options(settings, host=host, port=port, log_level=log_level))
         return
     del app
     gc.collect()
-    os.environ[ENV_SPEC] = spec.to_json()
-    os.environ[ENV_SETTINGS] = _settings_to_json(settings)
+    for name, value in worker_environment(spec, settings).items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     say(f"starting {workers} worker processes (each loads its own copy of the agent)")
     uvicorn.run(f"{__name__}:app_from_env", factory=True, workers=workers,
                 **uvicorn_options(settings, host=host, port=port, log_level=log_level, workers=workers))

@@ -1,12 +1,31 @@
 """``ServiceSettings``: the limits and folders of the HTTP service (one typed config, validated on creation)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
 
 MIB = 1 << 20
+MIN_TOKEN_CHARS = 16
+MAX_TOKEN_CHARS = 4096  # a header line, not a document
+
+
+def check_api_token(token: object) -> str:
+    """``token`` when it can be an API token (a str of MIN_TOKEN_CHARS..MAX_TOKEN_CHARS visible ASCII characters,
+    so it survives an HTTP header unchanged), else ``InputError``; the message never quotes the token."""
+    if not isinstance(token, str):
+        raise InputError(f"api_token must be a string; got {type(token).__name__}")
+    if len(token) < MIN_TOKEN_CHARS:
+        raise InputError(f"the API token must be at least {MIN_TOKEN_CHARS} characters; got {len(token)} (make one "
+                         "with: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InputError(f"the API token must be at most {MAX_TOKEN_CHARS} characters; got {len(token)}")
+    bad = next((i for i, c in enumerate(token) if not "!" <= c <= "~"), None)
+    if bad is not None:
+        raise InputError(f"the API token must be visible ASCII characters (no spaces, tabs, newlines or other "
+                         f"characters); character {bad + 1} is not")
+    return token
 
 
 @dataclass(frozen=True)
@@ -40,6 +59,10 @@ class ServiceSettings:
     nanoemox_checkpoint: the Nano-EmoX model folder answering requests with ``model: "nanoemox"`` (loaded on the
                        first such request; None: ``$AFFECTAGENT_NANOEMOX``, else the shipped folder when it exists,
                        else those requests get HTTP 503 saying how to train one).
+    api_token:         when set, POST /v1/predict, GET /v1/progress/{job} and POST /v1/arena/votes need the header
+                       ``Authorization: Bearer <api_token>`` (else HTTP 401); the page, /health, /v1/labels,
+                       /openapi.json and /metrics stay open. At least 16 visible ASCII characters (no whitespace: it
+                       travels in a header). Kept out of the settings' repr, so it never reaches a log line.
     """
 
     max_upload_mb: float = 200.0
@@ -58,6 +81,7 @@ class ServiceSettings:
     arena_votes: Path | None = None
     max_timeline_segments: int = 120
     nanoemox_checkpoint: Path | None = None
+    api_token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         positive = {"max_upload_mb": self.max_upload_mb, "max_media_seconds": self.max_media_seconds,
@@ -99,6 +123,8 @@ class ServiceSettings:
             if votes.is_dir():
                 raise InputError(f"arena votes file is a folder: {votes}")
             object.__setattr__(self, "arena_votes", votes)
+        if self.api_token is not None:
+            check_api_token(self.api_token)
         if self.nanoemox_checkpoint is not None:  # a folder named at start-up must be a model folder: fail fast
             from ..nanoemox.predictor import resolve_checkpoint
 

@@ -1,5 +1,6 @@
-"""``affectagent serve`` as a real process: starts, prints its URL, answers /health and a text prediction, stops;
-bad options and a taken port exit 2 with one line before any model loads."""
+"""``affectagent serve`` as a real process (with ``--api-token-file``): starts, prints its URL (never the token),
+answers /health, /metrics and a text prediction (401 without the token), stops; bad options, a taken port and a
+missing, empty or short token file exit 2 with one line before any model loads."""
 import socket
 
 import httpx
@@ -14,25 +15,34 @@ def test_serve_is_a_subcommand():
     assert (args.command, args.port, args.max_upload_mb, args.variant, args.workers) == ("serve", 9001, 5.0, "no_rag", 1)
     assert args.host == "127.0.0.1" and args.feature_cache is False and args.max_timeline_segments == 120
     assert build_parser().parse_args(["serve", "--max-timeline-segments", "30"]).max_timeline_segments == 30
+    assert build_parser().parse_args(["serve"]).api_token_file is None
 
 
 def test_real_server_process(tiny_checkpoint, tmp_path):
     port = free_port()
     log = tmp_path / "serve.log"
+    token = "real-process-token-0123456789"
+    (tmp_path / "token").write_text(token + "\n")
     cmd = ["-m", "affectagent", "serve", "--checkpoint", str(tiny_checkpoint), "--port", str(port),
-           "--max-upload-mb", "20", "--log-level", "warning"]
+           "--max-upload-mb", "20", "--log-level", "warning", "--api-token-file", str(tmp_path / "token")]
     with running(cmd, port=port, timeout=180, log=log) as base:
         health = httpx.get(f"{base}/health", timeout=10).json()
-        assert health["checkpoint"] == tiny_checkpoint.name and health["max_upload_mb"] == 20
-        r = httpx.post(f"{base}/v1/predict", json={"text": "You did WHAT?", "context": "Ann: I sold the car.",
-                                                   "explain": True}, timeout=60)
+        assert health["checkpoint"] == tiny_checkpoint.name and health["max_upload_mb"] == 20 and health["auth"]
+        body = {"text": "You did WHAT?", "context": "Ann: I sold the car.", "explain": True}
+        refused = httpx.post(f"{base}/v1/predict", json=body, timeout=60)
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        r = httpx.post(f"{base}/v1/predict", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60)
         assert r.status_code == 200, r.text
         d = r.json()
         assert d["label"] in d["probs"] and d["trace"]["queries"] and d["timing"]["model_seconds"] > 0
         assert httpx.get(base + "/", timeout=10).text.startswith("<!doctype html>")
-        bad = httpx.post(f"{base}/v1/predict", content=b"hi", headers={"content-type": "text/plain"}, timeout=10)
+        bad = httpx.post(f"{base}/v1/predict", content=b"hi", timeout=10,
+                         headers={"content-type": "text/plain", "Authorization": f"Bearer {token}"})
         assert bad.status_code == 415 and "error" in bad.json()
-    assert f"serving at http://127.0.0.1:{port}/" in log.read_text()
+        metrics = httpx.get(f"{base}/metrics", timeout=10)
+        assert metrics.status_code == 200 and "affectagent_predictions_served_total 1" in metrics.text
+    text = log.read_text()
+    assert f"serving at http://127.0.0.1:{port}/" in text and "API token required" in text and token not in text
 
 
 def test_bad_options_exit_2_with_one_line(tiny_checkpoint, tmp_path, capsys):
@@ -51,3 +61,26 @@ def test_bad_options_exit_2_with_one_line(tiny_checkpoint, tmp_path, capsys):
         assert main(["serve", "--checkpoint", str(tiny_checkpoint), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert f"cannot listen on 127.0.0.1:{port}" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_bad_api_token_file_exits_2_with_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("AFFECTAGENT_API_TOKEN", raising=False)
+    port = str(free_port())
+    cases = [(tmp_path / "missing", None, "API token file not found"),
+             (tmp_path / "empty", "\n", "is empty"),
+             (tmp_path / "short", "tooshort\n", "at least 16 characters; got 8")]
+    for path, content, needle in cases:
+        if content is not None:
+            path.write_text(content)
+        assert main(["serve", "--port", port, "--api-token-file", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1, err
+        assert "tooshort" not in err  # the token itself is never echoed
+    monkeypatch.setenv("AFFECTAGENT_API_TOKEN", "short")
+    assert main(["serve", "--port", port]) == 2
+    err = capsys.readouterr().err
+    assert "at least 16" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "good").write_text("a-good-long-token-0123456789\n")
+    monkeypatch.setenv("AFFECTAGENT_API_TOKEN", "another-long-token-0123456789")
+    assert main(["serve", "--port", port, "--api-token-file", str(tmp_path / "good")]) == 2
+    assert "given twice" in capsys.readouterr().err
