@@ -38,6 +38,7 @@ from typing import Any, Literal, Mapping, Sequence
 
 from ..errors import InputError
 from ..llm.backend import ChatMessage, LLMBackend, backend_kinds, load_backend
+from ..llm.choice import can_choose
 from .emoprefer import (EMOPREFER_STIMULUS, EMOPREFER_TASK, PreferencePair, fmt_rate, length_balanced,
                         longer_baseline, preference_metrics, sample_pairs)
 
@@ -315,14 +316,20 @@ class JudgeConfig:
             raise InputError(f"judge stimulus_chars must be >= 40; got {self.stimulus_chars}")
 
 
+def _local_scoring(backend: Any) -> bool:
+    """Whether ``backend`` is a local transformers model whose next-token probabilities can be read."""
+    return all(hasattr(backend, a) for a in ("encode_chat", "model", "tokenizer"))
+
+
 def choice_logprobs(backend: Any, messages: Sequence[ChatMessage], *, prefix: str,
                     choices: Sequence[str]) -> dict[str, float]:
     """Next-token log-probability of each choice's first token after the chat prompt followed by ``prefix`` (the
     assistant turn is opened and begins with ``prefix``); also ``"_prompt_tokens"``. Needs a local transformers
     backend (``encode_chat``, ``model``, ``tokenizer``: ``llm.hf.HFBackend``), InputError otherwise."""
-    if not all(hasattr(backend, a) for a in ("encode_chat", "model", "tokenizer")):
+    if not _local_scoring(backend):
         raise InputError(f"choice verdicts score next-token probabilities and need a local transformers backend "
-                         f"(hf); {getattr(backend, 'name', type(backend).__name__)} cannot (use --verdict generate)")
+                         f"(hf) or a server with constrained choice (guided_choice); "
+                         f"{getattr(backend, 'name', type(backend).__name__)} has neither (use --verdict generate)")
     import torch
 
     tok = backend.tokenizer
@@ -375,6 +382,15 @@ class AIJudge:
     def _choice(self, order: str, msgs: list[ChatMessage]) -> JudgePass:
         """The verdict letter with the highest next-token log-probability after the prompt and "[["."""
         t0 = time.perf_counter()
+        if not _local_scoring(self.backend) and can_choose(self.backend):  # a server: constrained decoding
+            if self.config.rule == "calibrated":
+                raise InputError("the calibrated rule needs the verdict probabilities of a local model (hf); a "
+                                 "server's constrained choice gives the verdict only: use --judge-rule agree")
+            picked = self.backend.choose(msgs, [f"[[{v}]]" for v in VERDICTS])
+            verdict = picked.choice.strip("[]")
+            return JudgePass(order=order, raw=picked.choice, verdict=verdict, winner=map_verdict(verdict, order),
+                             fallback=None, seconds=time.perf_counter() - t0, prompt_tokens=0, completion_tokens=0,
+                             finish_reason="choice")
         scores = choice_logprobs(self.backend, msgs, prefix="[[", choices=VERDICTS)
         verdict = max(VERDICTS, key=lambda v: scores[v])
         shown = ", ".join(f"{v} {math.exp(scores[v]):.3f}" for v in VERDICTS)

@@ -87,6 +87,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "all retries (default $AFFECTAGENT_LLM_TIMEOUT, else 120)")
     g.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
                    help="LLM: output budget of the generator in tokens (planner 32, filter ~4 per candidate)")
+    g.add_argument("--constrained-label", choices=("off", "repair", "always"), default="off",
+                   help="LLM agents: take the label from a constrained choice among the allowed labels when the "
+                        "model's answer needed a repair (repair) or always (always); hf models score the choices, "
+                        "servers get guided_choice (default off)")
+    g.add_argument("--choice-param", choices=("guided_choice", "structured_outputs"), default="guided_choice",
+                   help="openai: how a constrained choice is asked for (vLLM <= 0.10 and llm-serve: guided_choice; "
+                        "newer vLLM: structured_outputs)")
     g.add_argument("--top-k", type=int, default=DEFAULT_TOP_K,
                    help="LLM: evidence items per query group (naive_rag: 3x plain)")
     n = p.add_argument_group("Nano-EmoX", "the compact multitask emotion LM (docs/nanoemox.md): --model nanoemox")
@@ -254,13 +261,16 @@ def _llm_predictor(args: argparse.Namespace, labels, log) -> Callable:
         raise InputError("--max-tokens and --top-k must be >= 1")
     if args.agents != "openai" and args.base_url:
         raise InputError("--base-url is for --agents openai")
-    config = LLMAgentConfig(variant=args.variant, generator_tokens=args.max_tokens, top_k=args.top_k)
+    if args.agents != "openai" and args.choice_param != "guided_choice":
+        raise InputError("--choice-param is for --agents openai (a local model scores the choices itself)")
+    config = LLMAgentConfig(variant=args.variant, generator_tokens=args.max_tokens, top_k=args.top_k,
+                            constrained_label=args.constrained_label)
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, data_root=args.data_root, log=log,
                              no_kb=args.variant == "no_rag", allow_foreign_kb=args.allow_foreign_kb)
     agent = agent.with_speech(transcribe=args.transcribe, language=args.language)
     if args.agents == "openai":
         backend = load_backend("openai", model=args.model, base_url=args.base_url, api_key=args.api_key,
-                               timeout=args.llm_timeout)
+                               timeout=args.llm_timeout, choice_param=args.choice_param)
     else:
         log(f"loading {args.model or 'qwen-1.5b'} ({args.llm_runtime}; the first use of a packaged model converts it once)")
         backend = load_backend(args.llm_runtime, model=args.model or "qwen-1.5b")
@@ -285,6 +295,15 @@ def _neural_predictor(args: argparse.Namespace, labels, log) -> Callable:
     from ..api import AffectAgent
     from ..pipeline import PipelineConfig
 
+    llm_only = [flag for flag, on in (
+        ("--base-url", args.base_url is not None), ("--api-key", args.api_key is not None),
+        ("--llm-timeout", args.llm_timeout is not None), ("--llm-runtime", args.llm_runtime != "hf"),
+        ("--max-tokens", args.max_tokens != DEFAULT_MAX_TOKENS), ("--top-k", args.top_k != DEFAULT_TOP_K),
+        ("--constrained-label", args.constrained_label != "off"),
+        ("--choice-param", args.choice_param != "guided_choice")) if on]
+    if llm_only:
+        raise InputError(f"{' / '.join(llm_only)} {'is' if len(llm_only) == 1 else 'are'} for the LLM agents "
+                         "(--agents llm|openai)")
     try:
         config = PipelineConfig.variant(args.variant)
     except ValueError as exc:
@@ -323,7 +342,9 @@ def _check_nanoemox_options(args: argparse.Namespace) -> None:
         ("--data-root", args.data_root is not None), ("--model", args.model is not None),
         ("--base-url", args.base_url is not None), ("--api-key", args.api_key is not None),
         ("--llm-timeout", args.llm_timeout is not None), ("--llm-runtime", args.llm_runtime != "hf"),
-        ("--max-tokens", args.max_tokens != DEFAULT_MAX_TOKENS), ("--top-k", args.top_k != DEFAULT_TOP_K)) if on]
+        ("--max-tokens", args.max_tokens != DEFAULT_MAX_TOKENS), ("--top-k", args.top_k != DEFAULT_TOP_K),
+        ("--constrained-label", args.constrained_label != "off"),
+        ("--choice-param", args.choice_param != "guided_choice")) if on]
     if given:
         raise InputError(f"{' / '.join(given)} {'does' if len(given) == 1 else 'do'} not go with --model nanoemox "
                          "(it has no knowledge base, agents checkpoint, pipeline variant or LLM backend; its model "

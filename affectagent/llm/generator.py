@@ -3,16 +3,20 @@
 The generator reads the cues and the kept evidence and answers one label from the allowed set, 1-3 open-vocabulary
 emotion words, the sentiment and a one-sentence rationale. Parsed into ``GenerationParse``; repairs recorded in
 ``fallback``: label_not_allowed:<word>, label_from_prose:<label>, default_label:<label>, invalid_sentiment:<word>,
-missing:<field>, truncated.
+missing:<field>, truncated; and ``constrained_label:<label>`` when the label came from a constrained choice
+(``constrained_label``: "repair" asks for one only when the parser had to repair the label, "always" for every
+answer; ``llm.choice``: scored on a local model, ``guided_choice`` on a server).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Sequence
 
+from ..errors import InputError
 from ..schema import EMOTION_SENTIMENT, SENTIMENTS
 from .backend import ChatMessage, LLMBackend
+from .choice import can_choose
 from .cues import CueText
 from .parsing import (EMOTION_WORD, NO_WORDS, SENTIMENT_WORDS, Issues, as_list, check_allowed, extract_fields,
                       first_label_in, label_field)
@@ -142,6 +146,15 @@ class LLMGenerator:
     sampling: Sampling = Sampling(max_tokens=80)
     max_words: int = 3
     keep_messages: bool = False
+    constrained_label: str = "off"
+
+    def __post_init__(self) -> None:
+        if self.constrained_label not in CONSTRAINED_LABEL_MODES:
+            raise InputError(f"constrained_label must be one of {', '.join(CONSTRAINED_LABEL_MODES)}; got "
+                             f"{self.constrained_label!r}")
+        if self.constrained_label != "off" and not can_choose(self.backend):
+            raise InputError(f"constrained labels need a backend with constrained choice (hf, or a server with "
+                             f"guided_choice); {getattr(self.backend, 'name', 'this backend')} has none")
 
     def __call__(self, *, cues: CueText, labels: Sequence[str], evidence: Sequence[Candidate],
                  default_label: str | None = None) -> tuple[GenerationParse, RoleRecord]:
@@ -149,4 +162,26 @@ class LLMGenerator:
         out = call_role(self.backend, msgs, self.sampling)
         parsed = parse_generation(out.text, allowed=labels, default_label=default_label,
                                   truncated=out.finish_reason == "length", max_words=self.max_words)
+        mode = self.constrained_label
+        if mode == "always" or (mode == "repair" and label_repaired(parsed)):
+            parsed = self._constrain(msgs, labels, parsed)
         return parsed, role_record("generator", msgs, out, parsed, self.keep_messages)
+
+    def _constrain(self, msgs: list[ChatMessage], labels: Sequence[str], parsed: GenerationParse) -> GenerationParse:
+        """The label line as a constrained choice among ``label: <allowed label>`` (``llm.choice``)."""
+        picked = self.backend.choose(msgs, [f"{LABEL_LINE}{lab}" for lab in labels])
+        label = picked.choice[len(LABEL_LINE):]
+        note = f"constrained_label:{label}"
+        return replace(parsed, label=label, label_given=True,
+                       fallback=f"{parsed.fallback}; {note}" if parsed.fallback else note)
+
+
+CONSTRAINED_LABEL_MODES = ("off", "repair", "always")
+LABEL_LINE = "label: "
+
+
+def label_repaired(parsed: GenerationParse) -> bool:
+    """Whether the parser had to repair the label (not read as an allowed label from the label field)."""
+    return not parsed.label_given or any(
+        part.strip().startswith(("label_not_allowed", "label_from_prose", "default_label"))
+        for part in (parsed.fallback or "").split(";"))

@@ -15,11 +15,14 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from ..errors import DataNotFoundError, InputError, MissingDependencyError
 from .adapter import adapter_base, adapter_dir, merge_adapter
 from .backend import LLM_BACKENDS, ChatMessage, Completion, as_messages, truncate_at_stop, validate_sampling
+
+if TYPE_CHECKING:
+    from .choice import Choice
 from .packaged import is_packaged_alias, resolve_packaged
 
 DEFAULT_MODEL = "qwen-0.5b"
@@ -251,6 +254,16 @@ class HFBackend:
             token_logprobs=gen.logprobs[:n],
             finish_reason=finish,
         )
+
+
+    def choose(self, messages: Sequence[ChatMessage], choices: Sequence[str], *, prefix: str = "") -> "Choice":
+        """The choice with the highest summed token log-probability as the answer (``llm.choice``)."""
+        from .choice import Choice, best, score_choices
+
+        t0 = time.perf_counter()
+        with _torch_threads(self.num_threads):
+            scores = score_choices(self, messages, choices, prefix=prefix)
+        return Choice(choice=best(scores), logprobs=scores, seconds=time.perf_counter() - t0)
 
 
 @LLM_BACKENDS.register("hf")

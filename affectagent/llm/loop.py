@@ -41,7 +41,9 @@ class LLMAgentConfig:
     """variant: no_rag | naive_rag | full. top_k: candidates per query group (naive RAG takes 3·top_k plain ones).
     context_turns: previous dialogue turns shown to the roles. *_tokens: output budget of each role.
     temperature / seed: decoding (0 = greedy). max_words: open-vocabulary words kept. evidence_chars: characters of
-    each candidate's text shown. keep_messages: also store the full prompts in the trace."""
+    each candidate's text shown. keep_messages: also store the full prompts in the trace. constrained_label: off |
+    repair | always: take the generator's label from a constrained choice among the allowed labels when the parser
+    had to repair it, or always (``llm.choice``; needs hf or a server with guided_choice)."""
 
     variant: str = "full"
     top_k: int = 3
@@ -54,6 +56,7 @@ class LLMAgentConfig:
     max_words: int = 3
     evidence_chars: int = 160
     keep_messages: bool = False
+    constrained_label: str = "off"
 
     def __post_init__(self) -> None:
         if self.variant not in LLM_VARIANTS:
@@ -98,7 +101,7 @@ class LLMAffectAgent:
         self.planner = LLMPlanner(backend, Sampling(config.planner_tokens, **s), keep_messages=config.keep_messages)
         self.filter = LLMFilter(backend, Sampling(config.filter_tokens, **s), keep_messages=config.keep_messages)
         self.generator = LLMGenerator(backend, Sampling(config.generator_tokens, **s), max_words=config.max_words,
-                                      keep_messages=config.keep_messages)
+                                      keep_messages=config.keep_messages, constrained_label=config.constrained_label)
 
     @classmethod
     def from_agent(cls, agent, *, backend: LLMBackend, config: LLMAgentConfig = LLMAgentConfig()) -> "LLMAffectAgent":

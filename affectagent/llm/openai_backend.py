@@ -23,11 +23,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 from urllib.parse import urlparse
 
 from ..errors import InputError, MissingDependencyError
 from .backend import LLM_BACKENDS, ChatMessage, Completion, as_messages, validate_sampling
+
+if TYPE_CHECKING:
+    from .choice import Choice
 from .errors import (LLMAuthError, LLMRequestError, LLMResponseError, LLMServerError, LLMTimeoutError,
                      LLMUnreachableError)
 
@@ -36,6 +39,7 @@ ENV_MODEL = ("AFFECTAGENT_OPENAI_MODEL",)
 ENV_API_KEY = ("AFFECTAGENT_OPENAI_API_KEY", "OPENAI_API_KEY")
 ENV_TIMEOUT = "AFFECTAGENT_LLM_TIMEOUT"
 DEFAULT_TIMEOUT = 120.0
+CHOICE_PARAMS = ("guided_choice", "structured_outputs")
 RETRY_STATUSES = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
 
@@ -86,6 +90,8 @@ class OpenAIConfig:
     backoff: first retry delay in seconds, doubled each retry up to max_backoff. max_concurrency: requests in flight
     at once per backend.
     request_logprobs: ask the server for per-token log-probs.
+    choice_param: how ``choose`` asks for a constrained answer: "guided_choice" (vLLM up to 0.10, and
+    ``affectagent llm-serve``) or "structured_outputs" (``{"choice": [...]}``, newer vLLM).
     """
 
     base_url: str
@@ -97,9 +103,12 @@ class OpenAIConfig:
     max_backoff: float = 8.0
     max_concurrency: int = 4
     request_logprobs: bool = True
+    choice_param: str = "guided_choice"
 
     def __post_init__(self) -> None:
         parse_timeout(self.timeout, what="timeout")
+        if self.choice_param not in CHOICE_PARAMS:
+            raise InputError(f"choice_param must be one of {', '.join(CHOICE_PARAMS)}; got {self.choice_param!r}")
         if self.max_retries < 0:
             raise InputError(f"max_retries must be >= 0; got {self.max_retries}")
         if self.backoff < 0 or self.max_backoff < 0:
@@ -405,6 +414,33 @@ class OpenAIBackend:
             token_logprobs=logprobs,
             finish_reason=finish,
         )
+
+    def choose(self, messages: Sequence[ChatMessage], choices: Sequence[str], *, prefix: str = "",
+               max_tokens: int = 32) -> "Choice":
+        """Exactly one of ``choices``, asked for with the server's constrained decoding (``choice_param``); a server
+        that answers something else (it ignored the parameter) is an ``LLMResponseError`` saying so. ``prefix`` is
+        not supported by the server protocol and must be empty (put it in the choices)."""
+        from .choice import Choice, check_choices
+
+        if prefix:
+            raise InputError("a server backend cannot prefix the answer; put the prefix in the choices")
+        options = list(check_choices(choices))
+        t0 = time.perf_counter()
+        deadline = time.monotonic() + self.config.timeout
+        payload: dict[str, Any] = {"model": self._resolve_model(deadline),
+                                   "messages": [m.to_dict() for m in as_messages(messages)],
+                                   "max_tokens": max_tokens, "temperature": 0.0}
+        if self.config.choice_param == "guided_choice":
+            payload["guided_choice"] = options
+        else:
+            payload["structured_outputs"] = {"choice": options}
+        body = self._request("POST", "/chat/completions", payload, deadline=deadline)
+        text = parse_chat_response(body)[0].strip()
+        if text not in options:
+            raise LLMResponseError(f"the server answered {text[:60]!r}, not one of the {len(options)} choices: it "
+                                   f"does not seem to support {self.config.choice_param} (try choice_param="
+                                   f"{'structured_outputs' if self.config.choice_param == 'guided_choice' else 'guided_choice'})")
+        return Choice(choice=text, seconds=time.perf_counter() - t0)
 
     def chat_many(self, conversations: Sequence[Sequence[ChatMessage]], **chat_kwargs: Any) -> list[Completion]:
         """Run ``chat`` for every conversation, up to ``max_concurrency`` at once; results keep the input order.

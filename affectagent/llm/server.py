@@ -1,6 +1,8 @@
 """A minimal OpenAI-compatible HTTP server in front of any LLM backend.
 
-Endpoints: ``POST /v1/chat/completions`` (messages, max_tokens, temperature, seed, stop, logprobs; no streaming),
+Endpoints: ``POST /v1/chat/completions`` (messages, max_tokens, temperature, seed, stop, logprobs; no streaming;
+vLLM's ``guided_choice`` / ``structured_outputs: {"choice": [...]}`` answer with exactly one of the choices, scored
+by ``llm.choice`` on a local model),
 ``GET /v1/models``, ``GET /health``. Bad requests get OpenAI-style JSON errors
 (``{"error": {"message", "type", "param", "code"}}``) with a 4xx status. An optional API key is checked as a bearer
 token. Run it with ``affectagent llm-serve --model qwen-0.5b`` or ``python -m affectagent.llm.server`` (the same command).
@@ -87,6 +89,8 @@ def create_app(settings: ServerSettings, *, backend: LLMBackend | None = None):
         logprobs: bool = False
         stream: bool = False
         n: int = 1
+        guided_choice: list[str] | None = None  # vLLM's constrained choice (llm/choice.py)
+        structured_outputs: dict[str, Any] | None = None  # newer vLLM: {"choice": [...]}
 
     llm = backend if backend is not None else load_backend(settings.kind, model=settings.model, **settings.options)
     served = settings.served_id
@@ -149,6 +153,14 @@ def create_app(settings: ServerSettings, *, backend: LLMBackend | None = None):
             return _error(400, f"at most {MAX_STOP_STRINGS} stop strings", param="stop")
         if not req.messages:
             return _error(400, "messages must not be empty", param="messages")
+        choices = req.guided_choice
+        if req.structured_outputs is not None:
+            if set(req.structured_outputs) != {"choice"} or choices is not None:
+                return _error(400, "structured_outputs supports only {\"choice\": [...]} here (and not together "
+                                   "with guided_choice)", param="structured_outputs")
+            choices = req.structured_outputs["choice"]
+        if choices is not None:
+            return _choice_answer(llm, served, req.messages, choices, logprobs=req.logprobs)
         try:
             messages = [ChatMessage(role=m.role, content=m.content) for m in req.messages]
             out = llm.chat(messages, max_tokens=max_tokens, temperature=req.temperature, seed=req.seed,
@@ -175,6 +187,31 @@ def create_app(settings: ServerSettings, *, backend: LLMBackend | None = None):
         }
 
     return app
+
+
+def _choice_answer(llm: LLMBackend, served: str, messages: Sequence[Any], choices: Any, *, logprobs: bool):
+    """A chat completion whose content is exactly one of ``choices`` (``llm.choice``), or an OpenAI-style error."""
+    from .choice import can_choose, check_choices
+
+    if not can_choose(llm):
+        return _error(400, f"constrained choice is not supported by the {llm.name} backend", param="guided_choice")
+    try:
+        if not isinstance(choices, list):
+            raise InputError("choices must be a list of strings")
+        picked = llm.choose([ChatMessage(role=m.role, content=m.content) for m in messages], check_choices(choices))
+    except InputError as exc:
+        return _error(400, str(exc), param="guided_choice")
+    except AffectAgentError as exc:
+        return _error(502, str(exc), kind="server_error")
+    lp = None
+    if logprobs:
+        lp = {"content": [{"token": picked.choice, "logprob": picked.logprobs.get(picked.choice), "bytes": None,
+                           "top_logprobs": [{"token": c, "logprob": v, "bytes": None}
+                                            for c, v in sorted(picked.logprobs.items(), key=lambda kv: -kv[1])]}]}
+    return {"id": f"chatcmpl-{secrets.token_hex(12)}", "object": "chat.completion", "created": int(time.time()),
+            "model": served, "choices": [{"index": 0, "message": {"role": "assistant", "content": picked.choice},
+                                          "finish_reason": "stop", "logprobs": lp}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}
 
 
 def serve(settings: ServerSettings, *, host: str = "127.0.0.1", port: int = 8000, log_level: str = "warning") -> None:

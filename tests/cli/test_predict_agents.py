@@ -27,6 +27,10 @@ def test_llm_options_are_checked_before_anything_loads(capsys):
     assert "--agents llm" in capsys.readouterr().err
     assert main(["predict", "--text", "hi", "--agents", "llm", "--variant", "no_planner"]) == 2
     assert "no_rag | naive_rag | full" in capsys.readouterr().err
+    assert main(["predict", "--text", "hi", "--constrained-label", "repair", "--top-k", "5"]) == 2
+    assert "--top-k / --constrained-label are for the LLM agents" in capsys.readouterr().err
+    assert main(["predict", "--text", "hi", "--agents", "llm", "--choice-param", "structured_outputs"]) == 2
+    assert "--choice-param is for --agents openai" in capsys.readouterr().err
 
 
 def test_openai_endpoint_down_exits_2_with_one_line(tiny_checkpoint, capsys):
