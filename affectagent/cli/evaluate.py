@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(m, indent=2))
         return 0
     print(f"{args.dataset}:{args.split}  n={m['n']}  variant={args.variant}")
-    for k in ("weighted_f1", "macro_f1", "uar", "war", "hit", "sentiment_weighted_f1"):
+    for k in ("weighted_f1", "macro_f1", "uar", "war", "hit", "waf", "waf_accuracy", "sentiment_weighted_f1",
+              "sentiment_uar"):
         if m.get(k) is not None:
             print(f"  {k:<22} {m[k]:.4f}")
     if m.get("note"):

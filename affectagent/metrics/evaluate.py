@@ -1,5 +1,10 @@
 """Score the agents on a labelled corpus: WF1 / macro-F1 / UAR / WAR, MER-UniBench HIT (open-vocabulary words vs the
 corpus's own label), sentiment F1 where the corpus has sentiment; writes predictions JSONL and a confusion-matrix PNG.
+
+Sentiment corpora (no emotion label space, a valence per sample: CMU-MOSI, EmoBank) are scored on the predicted
+sentiment the way MER-UniBench scores MSA (``metrics.waf``): WAF and accuracy over the non-zero-valence samples
+(binarised valence; a neutral prediction counts as negative), plus the three-class sentiment weighted F1 / UAR
+against the valence sign, whose confusion matrix is the PNG.
 """
 from __future__ import annotations
 
@@ -52,6 +57,26 @@ def score_predictions(samples: Sequence[Sample], preds: Sequence[Prediction], *,
     return out
 
 
+def score_sentiment(samples: Sequence[Sample], preds: Sequence[Prediction], *, dataset: str) -> dict[str, Any]:
+    """MER-UniBench MSA scoring of the predicted sentiments against the samples' valences (module docstring)."""
+    from ..schema import SENTIMENTS
+    from .classification import classification_report
+    from .waf import waf
+
+    pairs = [(s, p) for s, p in zip(samples, preds) if s.valence is not None]
+    if not pairs:
+        raise InputError(f"no samples with a valence to score in {dataset}")
+    res = waf([s.valence for s, _ in pairs], [p.sentiment for _, p in pairs])
+    gold = ["positive" if s.valence > 0 else "negative" if s.valence < 0 else "neutral" for s, _ in pairs]
+    rep = classification_report(gold, [p.sentiment or "neutral" for _, p in pairs], list(SENTIMENTS))
+    return {"dataset": dataset, "n": len(pairs), "task": "sentiment", "waf": res.waf, "waf_accuracy": res.accuracy,
+            "waf_scored": res.n_scored, "waf_dropped_zero_valence": res.n_dropped,
+            "sentiment_weighted_f1": rep.weighted_f1, "sentiment_uar": rep.uar, "sentiment_war": rep.war,
+            "per_class": {c.label: {"precision": c.precision, "recall": c.recall, "f1": c.f1, "support": c.support}
+                          for c in rep.per_class},
+            "_report": rep}
+
+
 def write_outputs(result: EvalResult, out_dir: Path, *, title: str) -> dict[str, str]:
     from .confusion_plot import plot_confusion_matrix
 
@@ -62,6 +87,8 @@ def write_outputs(result: EvalResult, out_dir: Path, *, title: str) -> dict[str,
             row = p.to_dict()
             row["gold"] = s.label
             row["gold_raw"] = s.raw_label
+            if s.valence is not None:
+                row["gold_valence"] = s.valence
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     png = plot_confusion_matrix(result.metrics["_report"], out_dir / "confusion.png", title=title)
     metrics = {k: v for k, v in result.metrics.items() if not k.startswith("_")}
@@ -76,10 +103,12 @@ def evaluate(agent, *, dataset: str, split: str, data_root: str | Path | None = 
     from ..train.sft import run_inference
 
     space = datasets.label_space(dataset)
-    if space is None:
-        raise InputError(f"{dataset} has no emotion label space; evaluate takes an emotion corpus")
+    sentiment_only = space is None
+    if sentiment_only and datasets.get(dataset).task != "valence":
+        raise InputError(f"{dataset} has neither an emotion label space nor a valence per sample; evaluate takes an "
+                         "emotion or sentiment corpus")
     samples = datasets.load(dataset, split, data_root=data_root, data_file=data_file, limit=limit)
-    samples = [s for s in samples if s.label is not None]
+    samples = [s for s in samples if (s.valence is not None if sentiment_only else s.label is not None)]
     if not samples:
         raise InputError(f"{dataset}:{split} has no labelled samples")
     from dataclasses import replace
@@ -88,10 +117,12 @@ def evaluate(agent, *, dataset: str, split: str, data_root: str | Path | None = 
     seen = (dataset, split) in trained_on or (dataset, "all") in trained_on
     # A split the checkpoint trained on is also in its KB: exclude each sample's dialogue / speaker from its evidence.
     enc = replace(agent.encoding, extract=extract_config_for(dataset, agent.encoding.extract), exclude_related=seen)
-    inputs = encode_inputs(samples, label_sets=[space.canonical] * len(samples), config=enc, cache=agent.cache,
+    labels = tuple(agent.default_labels) if sentiment_only else space.canonical
+    inputs = encode_inputs(samples, label_sets=[labels] * len(samples), config=enc, cache=agent.cache,
                            progress=progress)
     preds = run_inference(agent.pipeline, inputs, progress=progress, desc=f"evaluate {dataset}:{split}")
-    metrics = score_predictions(samples, preds, dataset=dataset)
+    metrics = (score_sentiment(samples, preds, dataset=dataset) if sentiment_only
+               else score_predictions(samples, preds, dataset=dataset))
     metrics["split"] = split
     if seen:
         metrics["note"] = (f"{dataset}:{split} is part of this checkpoint's training data: scores are in-sample "
