@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--llm-timeout", type=float, metavar="SECONDS",
                    help="--backend openai: total deadline of each LLM call in seconds, retries included "
                         "(default $AFFECTAGENT_LLM_TIMEOUT, else 120)")
+    r.add_argument("--threads", type=int, metavar="N",
+                   help="reason N chunks (--batch-size samples each) at once in threads, for a backbone that waits "
+                        "on a server (--backend openai); default: one after the other")
     r.add_argument("--checkpoint", help="neural agents checkpoint (default: the shipped one)")
     r.add_argument("--kb", help="knowledge base to grow a copy of (default: the checkpoint's)")
     r.add_argument("--data-root", help="data root")
@@ -50,13 +53,18 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("an LLM backbone measures uncertainty by --uncertainty logprob or agreement (or auto)")
     if args.backend == "neural" and growth.raer.uncertainty in ("logprob", "agreement"):
         raise InputError("the neural agents measure uncertainty by --uncertainty max_prob or entropy (or auto)")
+    engine = None
+    if args.threads is not None:
+        from ..batch.engine import make_engine
+
+        engine = make_engine("threads", workers=args.threads)
     log = (lambda m: print(m, file=sys.stderr)) if args.json else print
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, data_root=args.data_root, log=log)
     if args.llm_timeout is not None and args.backend != "openai":
         raise InputError("--llm-timeout is for --backend openai")
     llm = {k: v for k, v in (("model", args.model), ("base_url", args.base_url), ("timeout", args.llm_timeout)) if v}
     res = run_raer(agent, growth, out=args.out, backbone=args.backend, llm=llm, data_root=args.data_root,
-                   resume=not args.fresh, log=log)
+                   resume=not args.fresh, log=log, engine=engine)
     if args.json:
         print((res.out / "growth.json").read_text())
         return 0

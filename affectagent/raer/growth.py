@@ -26,7 +26,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -40,6 +40,9 @@ from ..kb.from_inputs import entries_from_inputs
 from ..kb.retrieval import Retriever
 from ..schema import EncodedInput, FeatureNorm, Sample
 from .config import GrowthConfig
+
+if TYPE_CHECKING:
+    from ..batch.engine import BatchEngine
 from .steps import RAEROutcome
 
 class Reasoner(Protocol):
@@ -147,13 +150,23 @@ def run_growth(config: GrowthConfig, *, reasoner: Reasoner, kb_src: Path, norm: 
                score: Callable[[Sequence[Sample], Sequence], dict[str, Any]], out: Path,
                data_root: str | Path | None = None, baseline: Callable[[Sequence[EncodedInput], Sequence[Sample]], list] | None = None,
                split: tuple[Sequence[Sample], Sequence[Sample]] | None = None,
-               resume: bool = True, progress: bool = True, log: Callable[[str], None] = print) -> GrowthResult:
+               resume: bool = True, progress: bool = True, log: Callable[[str], None] = print,
+               engine: "BatchEngine | None" = None) -> GrowthResult:
     """The epoch loop (see module docstring). ``encode(samples)`` → encoded inputs (with their KB exclusions);
     ``score(samples, predictions)`` → metrics dict;
     ``baseline(inputs, samples)`` → predictions without RAER (for the w/o-RAER row);
     ``split``: an explicit (pool, scored) pair instead of loading ``config.dataset:config.split`` (e.g. held-out
     speakers of a cross-validation fold; honest: the pool is still read without labels and checked disjoint).
-    Every scored pass writes ``OUT/predictions_<baseline|epochN>.jsonl`` (id, gold, label), so folds can be pooled."""
+    Every scored pass writes ``OUT/predictions_<baseline|epochN>.jsonl`` (id, gold, label), so folds can be pooled.
+    ``engine``: where an epoch's ``batch_size`` chunks are reasoned: in order (default), or in an in-process pool
+    (``ThreadEngine``: chunks in flight at once, for a backbone that waits on a server); the KB grows here, between
+    epochs, so an engine whose workers live in other processes (Ray) is refused."""
+    from ..batch.engine import LocalEngine  # noqa: PLC0415
+
+    engine = engine or LocalEngine()
+    if not engine.in_process:
+        raise InputError(f"RAER epochs run in this process (the knowledge base grows between them): --engine "
+                         f"{engine.name} is not supported here; use local or threads")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     state_path, kb_dir = out / "state.json", out / "kb"
@@ -216,8 +229,10 @@ def run_growth(config: GrowthConfig, *, reasoner: Reasoner, kb_src: Path, norm: 
         def reason_all(inputs: Sequence[EncodedInput], smp: Sequence[Sample], desc: str) -> list[RAEROutcome]:
             got: list[RAEROutcome] = []
             bs = config.batch_size
-            for i in tqdm(range(0, len(inputs), bs), desc=desc, disable=not progress, unit="batch"):
-                got.extend(r.reason(inputs[i:i + bs], smp[i:i + bs]))
+            chunks = [(inputs[i:i + bs], smp[i:i + bs]) for i in range(0, len(inputs), bs)]
+            done = engine.map(lambda: (lambda chunk: r.reason(*chunk)), chunks)
+            for outs in tqdm(done, total=len(chunks), desc=desc, disable=not progress, unit="batch"):
+                got.extend(outs)
             return got
 
         if baseline is not None and state.get("baseline") is None:

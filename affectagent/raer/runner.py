@@ -67,7 +67,8 @@ def check_kb_encoder(agent) -> None:
 
 def run_raer(agent, growth: GrowthConfig, *, out: str | Path, backbone: str = "neural",
              llm: dict[str, Any] | None = None, data_root: str | Path | None = None, resume: bool = True,
-             progress: bool = True, log: Callable[[str], None] = print) -> GrowthResult:
+             progress: bool = True, log: Callable[[str], None] = print, engine: Any = None) -> GrowthResult:
+    """RAER epochs of ``growth`` on ``agent`` (``engine``: see ``growth.run_growth``)."""
     if agent.kb_path is None or agent.pipeline.source is None:
         raise InputError("RAER needs the agents' evidence knowledge base (none is loaded)")
     check_kb_encoder(agent)
@@ -83,4 +84,5 @@ def run_raer(agent, growth: GrowthConfig, *, out: str | Path, backbone: str = "n
 
     return run_growth(growth, reasoner=reasoner, kb_src=agent.kb_path, norm=agent.checkpoint.norm,
                       encode=corpus_encoder(agent, growth.dataset, growth.split), score=score, out=Path(out),
-                      data_root=data_root, baseline=baseline, resume=resume, progress=progress, log=log)
+                      data_root=data_root, baseline=baseline, resume=resume, progress=progress, log=log,
+                      engine=engine)

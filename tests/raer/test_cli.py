@@ -19,6 +19,24 @@ def test_raer_run_cli_table_plot_and_resume(tiny_checkpoint, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["epochs"] == summary["epochs"]
 
 
+def test_raer_run_with_threads_gives_the_same_epochs(tiny_checkpoint, tmp_path, capsys):
+    """Chunks reasoned in threads (--threads) give the sequential run's rows: the KB grows between epochs only."""
+    runs = {}
+    for name, extra in (("seq", []), ("threads", ["--threads", "3"])):
+        out = tmp_path / name
+        assert main(["raer", "run", "--dataset", "meld", "--split", "dev", "--epochs", "1", "--limit", "24",
+                     "--batch-size", "4", "--epsilon", "0.8", "--checkpoint", str(tiny_checkpoint), "--out", str(out),
+                     *extra]) == 0
+        runs[name] = [{k: r[k] for k in ("epoch", "war", "uar", "added", "kb_size_after")}
+                      for r in json.loads((out / "growth.json").read_text())["epochs"]]
+        runs[name + "_preds"] = (out / "predictions_epoch1.jsonl").read_text()
+    capsys.readouterr()
+    assert runs["threads"] == runs["seq"] and runs["threads_preds"] == runs["seq_preds"]
+    assert main(["raer", "run", "--dataset", "meld", "--threads", "0", "--checkpoint", str(tiny_checkpoint),
+                 "--out", str(tmp_path / "z")]) == 2
+    assert "--threads must be >= 1" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--epsilon", "1.5"], "epsilon"),
     (["--backend", "neural", "--model", "qwen-0.5b"], "--model"),
