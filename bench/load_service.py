@@ -65,6 +65,7 @@ def main() -> int:
             row["start_seconds"] = round(server.start_seconds, 1)
             outcomes, wall = run_load(server.base, burst, clients=len(burst), timeout=args.timeout)
             row["mixed"] = summarise(outcomes, wall_seconds=wall).to_dict()
+            row["mixed_lost_detail"] = [o.error for o in outcomes if not o.ok][:5]
             row["mixed_by_kind"] = {k: summarise(v, wall_seconds=wall).to_dict()
                                     for k, v in by_kind(outcomes, args.texts, args.clips).items()}
             print(f"workers {workers}: mixed burst: {summarise(outcomes, wall_seconds=wall).row()}", flush=True)
@@ -93,7 +94,9 @@ def main() -> int:
             row["queue"] = {"max_pending": 4, "ok": q.ok, "busy": q.rejected_busy,
                             "busy_with_retry_after": q.busy_with_retry_after, "lost": q.lost,
                             "server_errors": q.server_errors, "retrying_ok": r.ok, "retrying_lost": r.lost,
-                            "retries": r.retries, "retrying_wall": r.wall_seconds}
+                            "retries": r.retries, "retrying_wall": r.wall_seconds, "retrying_statuses": r.statuses,
+                            "retrying_errors": r.errors,
+                            "lost_detail": [o.error for o in outcomes if not o.ok and o.status != 503][:5]}
             print(f"workers {workers}: --max-pending 4: {q.row()}; honouring Retry-After: {r.row()}", flush=True)
         results.append(row)
     print("\n| workers | burst (texts+clips) ok / lost / 5xx | text p50 / p95 s | clip p50 / p95 s | burst wall s "

@@ -68,7 +68,10 @@ PAGE_SECURITY_POLICY = ("default-src 'none'; script-src 'unsafe-inline'; style-s
                         "frame-ancestors 'none'")
 
 
-MAX_PROGRESS_WAIT = 5.0  # GET /v1/progress/{job}?wait=: longest wait for a job that has not arrived yet
+MAX_PROGRESS_WAIT = 5.0
+# Retry-After of a busy (503) answer; the server keeps an idle connection open longer than this (server.py), so a
+# client that waits exactly this long and reuses its connection does not race the server closing it
+RETRY_AFTER_SECONDS = 5  # GET /v1/progress/{job}?wait=: longest wait for a job that has not arrived yet
 
 
 def page_html() -> str:
@@ -88,7 +91,7 @@ def error_response(exc: BaseException, *, where: str):
         log.info("%s: the client disconnected before the request was read (%s)", where, type(exc).__name__)
         return Response(status_code=400)
     status = status_of(exc)
-    headers = {"Retry-After": "5"} if isinstance(exc, ServerBusyError) else None
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(exc, ServerBusyError) else None
     if isinstance(exc, RequestTimeoutError):  # the rest of that body is not worth waiting for: end the connection
         headers = {"Connection": "close"}
     if status is None:

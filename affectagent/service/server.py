@@ -104,13 +104,23 @@ def app_from_env():
 def uvicorn_options(settings: ServiceSettings, *, host: str, port: int, log_level: str,
                     workers: int = 1) -> dict[str, Any]:
     """Keyword arguments of ``uvicorn.run`` / ``uvicorn.Config`` for the service: the h11 protocol with the request
-    head deadline (``protocol.py``), a keep-alive timeout no longer than it, and uvicorn's own logging."""
+    head deadline (``protocol.py``), a keep-alive timeout no longer than it (``keep_alive_seconds``), and uvicorn's
+    own logging."""
     from .protocol import protocol_class
 
     http: Any = protocol_class(settings.header_timeout_seconds) if workers == 1 else \
         "affectagent.service.protocol:HeaderTimeoutProtocol"  # by name: worker processes import it
     return {"host": host, "port": port, "log_level": log_level, "http": http,
-            "timeout_keep_alive": max(1, min(5, int(settings.header_timeout_seconds)))}
+            "timeout_keep_alive": keep_alive_seconds(settings)}
+
+
+def keep_alive_seconds(settings: ServiceSettings) -> int:
+    """How long an idle kept-alive connection stays open: longer than a busy answer's Retry-After (a client that
+    comes back after exactly that long would otherwise race the close and lose its request: measured with
+    bench/load_service.py), but never longer than the time a client has to send its headers."""
+    from .app import RETRY_AFTER_SECONDS
+
+    return max(1, min(RETRY_AFTER_SECONDS + 3, int(settings.header_timeout_seconds)))
 
 
 def _configure_logging() -> None:

@@ -84,3 +84,14 @@ def test_a_bad_api_token_file_exits_2_with_one_line(tmp_path, capsys, monkeypatc
     monkeypatch.setenv("AFFECTAGENT_API_TOKEN", "another-long-token-0123456789")
     assert main(["serve", "--port", port, "--api-token-file", str(tmp_path / "good")]) == 2
     assert "given twice" in capsys.readouterr().err
+
+
+def test_idle_connections_outlive_the_retry_after_of_a_busy_answer():
+    """A client that waits Retry-After and reuses its connection must not race the server closing it (one request
+    in 60 was lost that way in bench/load_service.py before), but idle connections never outlive the header deadline."""
+    from affectagent.service.app import RETRY_AFTER_SECONDS
+    from affectagent.service.server import keep_alive_seconds
+    from affectagent.service.settings import ServiceSettings
+
+    assert keep_alive_seconds(ServiceSettings()) > RETRY_AFTER_SECONDS
+    assert keep_alive_seconds(ServiceSettings(header_timeout_seconds=3)) == 3
