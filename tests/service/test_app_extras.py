@@ -2,7 +2,6 @@
 and at the end), ``timeline`` (per-segment predictions of a real clip) and ``preview`` (the first sampled frame with
 its face box), every refusal a 4xx with a clear message, and answers unchanged for clients that ask for none."""
 import asyncio
-import threading
 
 import httpx
 import pytest
@@ -12,6 +11,8 @@ from affectagent.api import AffectAgent
 from affectagent.encoders import FeatureCache
 from affectagent.schema import Prediction
 from affectagent.service import create_app
+
+from .held import Held
 
 PREDICTION_KEYS = set(Prediction("x", "happy", {"happy": 1.0}, "positive").to_dict())
 MEDIA_KEYS = {"filename", "kind", "duration", "size"}
@@ -129,22 +130,6 @@ def test_text_job_stages_and_progress_errors(client):
     failed = client.get("/v1/progress/text-2").json()
     assert failed["state"] == "failed" and "text is empty" in failed["error"] and _keys(failed) == ["receive"]
     assert "/v1/progress/{job}" in client.get("/openapi.json").json()["paths"]
-
-
-class Held:
-    """The real agent whose ``predict`` waits for the test to release it."""
-
-    def __init__(self, agent: AffectAgent) -> None:
-        self.agent, self.entered, self.gate = agent, threading.Event(), threading.Event()
-
-    def __getattr__(self, name):
-        return getattr(self.agent, name)
-
-    def predict(self, samples, **kw):
-        self.entered.set()
-        if not self.gate.wait(timeout=60):
-            raise RuntimeError("the test never released the held prediction")
-        return self.agent.predict(samples, **kw)
 
 
 def test_progress_while_the_prediction_runs_and_job_conflicts(agent):

@@ -17,6 +17,8 @@ from affectagent.service import create_app
 from affectagent.service.metrics import (CONTENT_TYPE, HistogramValues, MetricsRegistry, MetricsSnapshot,
                                          escape_label, format_number, render, resident_memory_bytes)
 
+from .held import Held
+
 # one sample line of the text format: name, optional {labels}, value
 SAMPLE = re.compile(r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\[\\"n])*",?)*\})? '
                     r'(-?[0-9.e+-]+|\+Inf|-Inf|NaN)$')
@@ -175,23 +177,6 @@ def test_metrics_after_real_requests(agent):
     # the scrape itself is counted by the next one
     again = c.get("/metrics").text
     assert _value(again, 'affectagent_requests_total{method="GET",route="/metrics",status="200"}') == 1
-
-
-class Held:
-    """The real agent whose ``predict`` waits until the test releases it."""
-
-    def __init__(self, agent: AffectAgent) -> None:
-        self.agent = agent
-        self.entered, self.gate = threading.Event(), threading.Event()
-
-    def __getattr__(self, name):
-        return getattr(self.agent, name)
-
-    def predict(self, samples, **kw):
-        self.entered.set()
-        if not self.gate.wait(timeout=60):
-            raise RuntimeError("the test never released the held prediction")
-        return self.agent.predict(samples, **kw)
 
 
 def test_a_busy_answer_is_counted_and_the_queue_depth_shows_the_held_prediction(agent):
