@@ -291,16 +291,21 @@ def _llm_predictor(args: argparse.Namespace, labels, log) -> Callable:
     return lambda sample: llm.predict([sample], label_set=labels)[0]
 
 
-def _neural_predictor(args: argparse.Namespace, labels, log) -> Callable:
-    from ..api import AffectAgent
-    from ..pipeline import PipelineConfig
-
-    llm_only = [flag for flag, on in (
+def _llm_flags_given(args: argparse.Namespace) -> list[str]:
+    """The LLM-agent options given with a value other than their default."""
+    return [flag for flag, on in (
         ("--base-url", args.base_url is not None), ("--api-key", args.api_key is not None),
         ("--llm-timeout", args.llm_timeout is not None), ("--llm-runtime", args.llm_runtime != "hf"),
         ("--max-tokens", args.max_tokens != DEFAULT_MAX_TOKENS), ("--top-k", args.top_k != DEFAULT_TOP_K),
         ("--constrained-label", args.constrained_label != "off"),
         ("--choice-param", args.choice_param != "guided_choice")) if on]
+
+
+def _neural_predictor(args: argparse.Namespace, labels, log) -> Callable:
+    from ..api import AffectAgent
+    from ..pipeline import PipelineConfig
+
+    llm_only = _llm_flags_given(args)
     if llm_only:
         raise InputError(f"{' / '.join(llm_only)} {'is' if len(llm_only) == 1 else 'are'} for the LLM agents "
                          "(--agents llm|openai)")
@@ -339,12 +344,8 @@ def _check_nanoemox_options(args: argparse.Namespace) -> None:
         ("--raer", args.raer), ("--raer-epsilon", args.raer_epsilon is not None),
         (f"--variant {args.variant}", args.variant != "full"), ("--kb", args.kb is not None),
         ("--allow-foreign-kb", args.allow_foreign_kb), ("--checkpoint", args.checkpoint is not None),
-        ("--data-root", args.data_root is not None), ("--model", args.model is not None),
-        ("--base-url", args.base_url is not None), ("--api-key", args.api_key is not None),
-        ("--llm-timeout", args.llm_timeout is not None), ("--llm-runtime", args.llm_runtime != "hf"),
-        ("--max-tokens", args.max_tokens != DEFAULT_MAX_TOKENS), ("--top-k", args.top_k != DEFAULT_TOP_K),
-        ("--constrained-label", args.constrained_label != "off"),
-        ("--choice-param", args.choice_param != "guided_choice")) if on]
+        ("--data-root", args.data_root is not None), ("--model", args.model is not None)) if on]
+    given += _llm_flags_given(args)
     if given:
         raise InputError(f"{' / '.join(given)} {'does' if len(given) == 1 else 'do'} not go with --model nanoemox "
                          "(it has no knowledge base, agents checkpoint, pipeline variant or LLM backend; its model "
