@@ -3,9 +3,12 @@
 sequence. Classifiers, per fold, trained on the other speakers only:
   * baseline: eGeMAPS functionals + linear SVM (the classic recipe)
   * ours:     functionals + sequence statistics, per-speaker z-normalisation, RBF SVM
+  * with --compare: openSMILE ComParE 2016 functionals (6,373-d) + linear SVM, with per-speaker z-normalisation
+    (the classic anchor) and without it (the protocol one user file gets: no other utterance of the speaker)
 Per-speaker normalisation uses each test speaker's own unlabelled utterances (transductive, common practice).
+ComParE features are cached in ~/.cache/affectagent/bench/compare-<corpus>.npz.
 
-    python bench/speech.py [--corpora emodb,ravdess]
+    python bench/speech.py [--corpora emodb,ravdess] [--compare]
 """
 from __future__ import annotations
 
@@ -28,6 +31,28 @@ def features(samples):
     return func, np.hstack([func, seq])
 
 
+def compare_features(name: str, samples) -> np.ndarray:
+    """ComParE 2016 functionals of every sample's audio (openSMILE), cached per corpus."""
+    import opensmile
+
+    from affectagent.paths import cache_dir
+
+    path = cache_dir() / "bench" / f"compare-{name}.npz"
+    ids = np.array([s.id for s in samples])
+    if path.is_file():
+        z = np.load(path, allow_pickle=False)
+        if z["ids"].tolist() == ids.tolist():
+            return z["x"]
+    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.ComParE_2016,
+                            feature_level=opensmile.FeatureLevel.Functionals)
+    from tqdm.auto import tqdm
+
+    x = np.stack([smile.process_file(s.audio).to_numpy()[0] for s in tqdm(samples, desc=f"ComParE {name}")])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, ids=ids, x=x.astype(np.float32))
+    return x.astype(np.float32)
+
+
 def speaker_norm(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
     for g in np.unique(groups):
@@ -36,7 +61,7 @@ def speaker_norm(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
     return out
 
 
-def run(name: str, split: str, k: int | None) -> None:
+def run(name: str, split: str, k: int | None, *, compare: bool = False) -> None:
     samples = [s for s in datasets.load(name, split) if s.label]
     y = np.array([s.label for s in samples])
     groups = np.array([s.group for s in samples])
@@ -44,6 +69,10 @@ def run(name: str, split: str, k: int | None) -> None:
     full_n = speaker_norm(full, groups)
     folds = datasets.folds(samples, by="group", k=k)
     res = {"baseline eGeMAPS+linSVM": ([], []), "ours: +seq stats, spk-norm, RBF-SVM": ([], [])}
+    if compare:
+        cmp = np.nan_to_num(compare_features(name, samples).astype(np.float64))
+        cmp_n = speaker_norm(cmp, groups)
+        res.update({"ComParE+spk-norm+linSVM": ([], []), "ComParE+linSVM (one file, no spk-norm)": ([], [])})
     for fold in folds:
         tr, te = np.asarray(fold.train), np.asarray(fold.test)
         base = make_pipeline(StandardScaler(), LinearSVC(C=0.01, max_iter=20000)).fit(func[tr], y[tr])
@@ -51,6 +80,11 @@ def run(name: str, split: str, k: int | None) -> None:
         for key, model, x in (("baseline eGeMAPS+linSVM", base, func), ("ours: +seq stats, spk-norm, RBF-SVM", ours, full_n)):
             res[key][0].extend(y[te])
             res[key][1].extend(model.predict(x[te]))
+        if compare:
+            for key, x in (("ComParE+spk-norm+linSVM", cmp_n), ("ComParE+linSVM (one file, no spk-norm)", cmp)):
+                model = make_pipeline(StandardScaler(), LinearSVC(C=1e-3, max_iter=50000)).fit(x[tr], y[tr])
+                res[key][0].extend(y[te])
+                res[key][1].extend(model.predict(x[te]))
     print(f"== {name} ({len(samples)} utterances, {len(folds)} speaker-independent folds)")
     for key, (t, p) in res.items():
         print(f"   {key:<38} UAR {recall_score(t, p, average='macro'):.4f}  WAR {accuracy_score(t, p):.4f}")
@@ -59,9 +93,10 @@ def run(name: str, split: str, k: int | None) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpora", default="emodb,ravdess")
+    ap.add_argument("--compare", action="store_true", help="add the ComParE 2016 + linear SVM anchors")
     args = ap.parse_args()
     for name in args.corpora.split(","):
-        run(name, "all", None if name == "emodb" else 5)
+        run(name, "all", None if name == "emodb" else 5, compare=args.compare)
 
 
 if __name__ == "__main__":
