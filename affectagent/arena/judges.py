@@ -355,6 +355,10 @@ class AIJudge:
     """An LLM judge over ``backend`` (see the module docstring). ``name``: "judge:<backend name>"."""
 
     def __init__(self, backend: LLMBackend, config: JudgeConfig = JudgeConfig()) -> None:
+        if config.verdict == "choice" and config.rule == "calibrated" and not _local_scoring(backend) \
+                and can_choose(backend):
+            raise InputError("the calibrated rule needs the verdict probabilities of a local model (hf); a "
+                             "server's constrained choice gives the verdict only: use --judge-rule agree")
         self.backend = backend
         self.config = config
         self.name = f"judge:{getattr(backend, 'name', type(backend).__name__)}"
@@ -383,9 +387,6 @@ class AIJudge:
         """The verdict letter with the highest next-token log-probability after the prompt and "[["."""
         t0 = time.perf_counter()
         if not _local_scoring(self.backend) and can_choose(self.backend):  # a server: constrained decoding
-            if self.config.rule == "calibrated":
-                raise InputError("the calibrated rule needs the verdict probabilities of a local model (hf); a "
-                                 "server's constrained choice gives the verdict only: use --judge-rule agree")
             picked = self.backend.choose(msgs, [f"[[{v}]]" for v in VERDICTS])
             verdict = picked.choice.strip("[]")
             return JudgePass(order=order, raw=picked.choice, verdict=verdict, winner=map_verdict(verdict, order),

@@ -15,6 +15,7 @@ the chosen one only).
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -62,7 +63,7 @@ def score_choices(backend: Any, messages: Sequence[ChatMessage], choices: Sequen
                                                       if prefix else [])
     scores: dict[str, float] = {}
     lock = getattr(backend, "_lock", None)
-    with (lock if lock is not None else _nothing()), torch.inference_mode():
+    with (lock if lock is not None else contextlib.nullcontext()), torch.inference_mode():
         for c in choices:
             ids = list(tok(c, add_special_tokens=False)["input_ids"])
             if not ids:
@@ -72,14 +73,6 @@ def score_choices(backend: Any, messages: Sequence[ChatMessage], choices: Sequen
             logp = torch.log_softmax(logits, dim=-1)
             scores[c] = float(logp[torch.arange(len(ids)), torch.tensor(ids)].sum())
     return scores
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def best(scores: dict[str, float]) -> str:

@@ -100,8 +100,7 @@ def test_the_judge_gives_choice_verdicts_through_a_server(smol_server):
                     second="excited")
     assert all(p.verdict in ("A", "B", "C") and p.finish_reason == "choice" for p in j.passes)
     with pytest.raises(InputError, match="calibrated rule needs"):
-        AIJudge(load_backend("openai", base_url=smol_server),
-                JudgeConfig(verdict="choice", rule="calibrated")).judge(stimulus="s", task="t", first="a", second="b")
+        AIJudge(load_backend("openai", base_url=smol_server), JudgeConfig(verdict="choice", rule="calibrated"))
 
 
 class _Scripted:
