@@ -6,10 +6,16 @@ sequence. Classifiers, per fold, trained on the other speakers only:
   * with --compare: openSMILE ComParE 2016 functionals (6,373-d) + linear SVM, with per-speaker z-normalisation
     (the classic anchor) and without it (the protocol one user file gets: no other utterance of the speaker);
     C = 1e-3, or with --tune-c chosen per outer fold by leave-one-speaker-out over its training speakers (nested)
+  * with --whisper: a learned representation that ships offline, the Whisper tiny.en encoder (CTranslate2 int8,
+    ``nanoemox.features.WhisperStates``; 30-s window, or with --no-whisper-pad the clip's own frames only; the
+    states of the clip's frames) pooled over time
+    (mean + std, 768-d) + linear SVM, with and without speaker z-norm; and with --compare as well, early fusion
+    (both feature sets concatenated after per-set scaling) and late fusion (mean of the two SVMs' fold-standardised
+    decision scores, standardised on the training rows)
 Per-speaker normalisation uses each test speaker's own unlabelled utterances (transductive, common practice).
-ComParE features are cached in ~/.cache/affectagent/bench/compare-<corpus>.npz.
+ComParE and Whisper features are cached in ~/.cache/affectagent/bench/{compare,whisper}-<corpus>.npz.
 
-    python bench/speech.py [--corpora emodb,ravdess] [--compare]
+    python bench/speech.py [--corpora emodb,ravdess] [--compare] [--whisper]
 """
 from __future__ import annotations
 
@@ -54,6 +60,43 @@ def compare_features(name: str, samples) -> np.ndarray:
     return x.astype(np.float32)
 
 
+def whisper_features(name: str, samples, *, threads: int = 1, pad: bool = True) -> np.ndarray:
+    """Whisper tiny.en encoder states of every sample's audio, mean + std over its frames (768-d), cached per corpus."""
+    from tqdm.auto import tqdm
+
+    from affectagent.media.audio import load_audio
+    from affectagent.nanoemox.features import WhisperStates
+    from affectagent.paths import cache_dir
+
+    path = cache_dir() / "bench" / f"whisper{'' if pad else '-nopad'}-{name}.npz"
+    ids = np.array([s.id for s in samples])
+    if path.is_file():
+        z = np.load(path, allow_pickle=False)
+        if z["ids"].tolist() == ids.tolist():
+            return z["x"]
+    enc = WhisperStates(pad_to_window=pad, cpu_threads=threads)
+    rows = []
+    for s in tqdm(samples, desc=f"Whisper {name}"):
+        states = enc(load_audio(s.audio))
+        rows.append(np.concatenate([states.mean(0), states.std(0)]))
+    x = np.stack(rows).astype(np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, ids=ids, x=x)
+    return x
+
+
+def late_fusion(models, xs, train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """Labels from the mean of several fitted linear models' decision scores, each standardised by its scores'
+    mean / std over the training rows (never the test rows: one file has no other test utterances)."""
+    classes = models[0].classes_
+    total = np.zeros((len(test), len(classes)))
+    for model, x in zip(models, xs):
+        assert list(model.classes_) == list(classes)
+        ref = model.decision_function(x[train])
+        total += (model.decision_function(x[test]) - ref.mean(0)) / (ref.std(0) + 1e-9)
+    return classes[total.argmax(1)]
+
+
 def speaker_norm(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
     for g in np.unique(groups):
@@ -79,7 +122,12 @@ def inner_c(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
     return best
 
 
-def run(name: str, split: str, k: int | None, *, compare: bool = False, tune: bool = False) -> None:
+def linear(c: float):
+    return make_pipeline(StandardScaler(), LinearSVC(C=c, max_iter=50000))
+
+
+def run(name: str, split: str, k: int | None, *, compare: bool = False, tune: bool = False, whisper: bool = False,
+        threads: int = 1, pad: bool = True) -> None:
     samples = [s for s in datasets.load(name, split) if s.label]
     y = np.array([s.label for s in samples])
     groups = np.array([s.group for s in samples])
@@ -92,6 +140,13 @@ def run(name: str, split: str, k: int | None, *, compare: bool = False, tune: bo
         cmp = np.nan_to_num(compare_features(name, samples).astype(np.float64))
         cmp_n = speaker_norm(cmp, groups)
         res.update({"ComParE+spk-norm+linSVM": ([], []), "ComParE+linSVM (one file, no spk-norm)": ([], [])})
+    if whisper:
+        wsp = whisper_features(name, samples, threads=threads, pad=pad).astype(np.float64)
+        wsp_n = speaker_norm(wsp, groups)
+        res.update({"Whisper-tiny mean+std+spk-norm+linSVM": ([], []), "Whisper-tiny mean+std+linSVM (one file)": ([], [])})
+        if compare:
+            res.update({f"{kind} fusion ComParE+Whisper{tag}": ([], []) for kind in ("early", "late")
+                        for tag in ("+spk-norm", " (one file)")})
     for fold in folds:
         tr, te = np.asarray(fold.train), np.asarray(fold.test)
         base = make_pipeline(StandardScaler(), LinearSVC(C=0.01, max_iter=20000)).fit(func[tr], y[tr])
@@ -106,10 +161,33 @@ def run(name: str, split: str, k: int | None, *, compare: bool = False, tune: bo
                 model = make_pipeline(StandardScaler(), LinearSVC(C=c, max_iter=50000)).fit(x[tr], y[tr])
                 res[key][0].extend(y[te])
                 res[key][1].extend(model.predict(x[te]))
+        if whisper:
+            fitted = {}
+            for key, x, tag in (("Whisper-tiny mean+std+spk-norm+linSVM", wsp_n, "+spk-norm"),
+                                ("Whisper-tiny mean+std+linSVM (one file)", wsp, " (one file)")):
+                c = inner_c(x[tr], y[tr], groups[tr]) if tune else 1e-3
+                chosen.setdefault(key, []).append(c)
+                model = linear(c).fit(x[tr], y[tr])
+                fitted[tag] = model
+                res[key][0].extend(y[te])
+                res[key][1].extend(model.predict(x[te]))
+            if compare:
+                for tag, (cx, wx) in (("+spk-norm", (cmp_n, wsp_n)), (" (one file)", (cmp, wsp))):
+                    both = np.hstack([StandardScaler().fit(cx[tr]).transform(cx),
+                                      StandardScaler().fit(wx[tr]).transform(wx) * np.sqrt(cx.shape[1] / wx.shape[1])])
+                    early = linear(1e-3).fit(both[tr], y[tr])
+                    res[f"early fusion ComParE+Whisper{tag}"][0].extend(y[te])
+                    res[f"early fusion ComParE+Whisper{tag}"][1].extend(early.predict(both[te]))
+                    cmodel = linear(1e-3).fit(cx[tr], y[tr])
+                    res[f"late fusion ComParE+Whisper{tag}"][0].extend(y[te])
+                    res[f"late fusion ComParE+Whisper{tag}"][1].extend(late_fusion([cmodel, fitted[tag]], [cx, wx], tr, te))
     print(f"== {name} ({len(samples)} utterances, {len(folds)} speaker-independent folds)")
     for key, (t, p) in res.items():
         cs = f"  C per fold {chosen[key]}" if key in chosen and tune else ""
-        print(f"   {key:<38} UAR {recall_score(t, p, average='macro'):.4f}  WAR {accuracy_score(t, p):.4f}{cs}")
+        print(f"   {key:<44} UAR {recall_score(t, p, average='macro'):.4f}  WAR {accuracy_score(t, p):.4f}{cs}")
+        labels = sorted(set(t))
+        per = recall_score(t, p, labels=labels, average=None)
+        print("      recall " + " ".join(f"{c} {r:.2f}" for c, r in zip(labels, per)))
 
 
 def main() -> None:
@@ -118,9 +196,15 @@ def main() -> None:
     ap.add_argument("--compare", action="store_true", help="add the ComParE 2016 + linear SVM anchors")
     ap.add_argument("--tune-c", action="store_true",
                     help="--compare: choose the SVM's C per fold by leave-one-speaker-out on the training speakers")
+    ap.add_argument("--whisper", action="store_true",
+                    help="add the pooled Whisper tiny.en encoder states (+ fusion with ComParE when --compare)")
+    ap.add_argument("--threads", type=int, default=1, help="CTranslate2 threads of the Whisper encoder (default 1)")
+    ap.add_argument("--no-whisper-pad", action="store_true",
+                    help="encode only the clip's own mel frames, not Whisper's zero-padded 30-s window (~10x faster)")
     args = ap.parse_args()
     for name in args.corpora.split(","):
-        run(name, "all", None if name == "emodb" else 5, compare=args.compare, tune=args.tune_c)
+        run(name, "all", None if name == "emodb" else 5, compare=args.compare, tune=args.tune_c, whisper=args.whisper,
+            threads=args.threads, pad=not args.no_whisper_pad)
 
 
 if __name__ == "__main__":
