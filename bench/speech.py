@@ -38,51 +38,53 @@ def features(samples):
     return func, np.hstack([func, seq])
 
 
-def compare_features(name: str, samples) -> np.ndarray:
-    """ComParE 2016 functionals of every sample's audio (openSMILE), cached per corpus."""
-    import opensmile
-
+def cached_features(key: str, samples, compute) -> np.ndarray:
+    """``compute(samples) -> (N, D)``, cached in ~/.cache/affectagent/bench/<key>.npz (keyed by the sample ids)."""
     from affectagent.paths import cache_dir
 
-    path = cache_dir() / "bench" / f"compare-{name}.npz"
+    path = cache_dir() / "bench" / f"{key}.npz"
     ids = np.array([s.id for s in samples])
     if path.is_file():
         z = np.load(path, allow_pickle=False)
         if z["ids"].tolist() == ids.tolist():
             return z["x"]
-    smile = opensmile.Smile(feature_set=opensmile.FeatureSet.ComParE_2016,
-                            feature_level=opensmile.FeatureLevel.Functionals)
-    from tqdm.auto import tqdm
-
-    x = np.stack([smile.process_file(s.audio).to_numpy()[0] for s in tqdm(samples, desc=f"ComParE {name}")])
+    x = np.asarray(compute(samples), np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, ids=ids, x=x.astype(np.float32))
-    return x.astype(np.float32)
+    np.savez(path, ids=ids, x=x)
+    return x
+
+
+def compare_features(name: str, samples) -> np.ndarray:
+    """ComParE 2016 functionals of every sample's audio (openSMILE), cached per corpus."""
+
+    def compute(rows):
+        import opensmile
+        from tqdm.auto import tqdm
+
+        smile = opensmile.Smile(feature_set=opensmile.FeatureSet.ComParE_2016,
+                                feature_level=opensmile.FeatureLevel.Functionals)
+        return np.stack([smile.process_file(s.audio).to_numpy()[0] for s in tqdm(rows, desc=f"ComParE {name}")])
+
+    return cached_features(f"compare-{name}", samples, compute)
 
 
 def whisper_features(name: str, samples, *, threads: int = 1, pad: bool = True) -> np.ndarray:
     """Whisper tiny.en encoder states of every sample's audio, mean + std over its frames (768-d), cached per corpus."""
-    from tqdm.auto import tqdm
 
-    from affectagent.media.audio import load_audio
-    from affectagent.nanoemox.features import WhisperStates
-    from affectagent.paths import cache_dir
+    def compute(rows):
+        from tqdm.auto import tqdm
 
-    path = cache_dir() / "bench" / f"whisper{'' if pad else '-nopad'}-{name}.npz"
-    ids = np.array([s.id for s in samples])
-    if path.is_file():
-        z = np.load(path, allow_pickle=False)
-        if z["ids"].tolist() == ids.tolist():
-            return z["x"]
-    enc = WhisperStates(pad_to_window=pad, cpu_threads=threads)
-    rows = []
-    for s in tqdm(samples, desc=f"Whisper {name}"):
-        states = enc(load_audio(s.audio))
-        rows.append(np.concatenate([states.mean(0), states.std(0)]))
-    x = np.stack(rows).astype(np.float32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, ids=ids, x=x)
-    return x
+        from affectagent.media.audio import load_audio
+        from affectagent.nanoemox.features import WhisperStates
+
+        enc = WhisperStates(pad_to_window=pad, cpu_threads=threads)
+        out = []
+        for s in tqdm(rows, desc=f"Whisper {name}"):
+            states = enc(load_audio(s.audio))
+            out.append(np.concatenate([states.mean(0), states.std(0)]))
+        return np.stack(out)
+
+    return cached_features(f"whisper{'' if pad else '-nopad'}-{name}", samples, compute)
 
 
 def late_fusion(models, xs, train: np.ndarray, test: np.ndarray) -> np.ndarray:
