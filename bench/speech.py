@@ -10,8 +10,8 @@ sequence. Classifiers, per fold, trained on the other speakers only:
     ``nanoemox.features.WhisperStates``; 30-s window, or with --no-whisper-pad the clip's own frames only; the
     states of the clip's frames) pooled over time
     (mean + std, 768-d) + linear SVM, with and without speaker z-norm; and with --compare as well, early fusion
-    (both feature sets concatenated after per-set scaling) and late fusion (mean of the two SVMs' fold-standardised
-    decision scores, standardised on the training rows)
+    (both feature sets concatenated after per-set scaling) and late fusion (mean of the two SVMs' decision scores,
+    each standardised by its mean / std on the training rows)
 Per-speaker normalisation uses each test speaker's own unlabelled utterances (transductive, common practice).
 ComParE and Whisper features are cached in ~/.cache/affectagent/bench/{compare,whisper}-<corpus>.npz.
 
@@ -110,22 +110,34 @@ def speaker_norm(x: np.ndarray, groups: np.ndarray) -> np.ndarray:
 C_GRID = (1e-4, 1e-3, 1e-2)
 
 
+def linear(c: float):
+    return make_pipeline(StandardScaler(), LinearSVC(C=c, max_iter=50000))
+
+
 def inner_c(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
     """The C of ``C_GRID`` with the best UAR over leave-one-speaker-out folds of the training speakers only."""
     from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
 
     best, best_uar = C_GRID[0], -1.0
     for c in C_GRID:
-        model = make_pipeline(StandardScaler(), LinearSVC(C=c, max_iter=50000))
-        pred = cross_val_predict(model, x, y, groups=groups, cv=LeaveOneGroupOut())
+        pred = cross_val_predict(linear(c), x, y, groups=groups, cv=LeaveOneGroupOut())
         uar = recall_score(y, pred, average="macro")
         if uar > best_uar:
             best, best_uar = c, uar
     return best
 
 
-def linear(c: float):
-    return make_pipeline(StandardScaler(), LinearSVC(C=c, max_iter=50000))
+def fit_linear(res, chosen, rows, *, y, groups, tr, te, tune: bool) -> dict:
+    """For each (result key, features, tag): a linear SVM on the training rows (C tuned or 1e-3), its test
+    predictions appended to ``res[key]``; returns tag -> fitted model (for late fusion)."""
+    fitted = {}
+    for key, x, tag in rows:
+        c = inner_c(x[tr], y[tr], groups[tr]) if tune else 1e-3
+        chosen.setdefault(key, []).append(c)
+        fitted[tag] = linear(c).fit(x[tr], y[tr])
+        res[key][0].extend(y[te])
+        res[key][1].extend(fitted[tag].predict(x[te]))
+    return fitted
 
 
 def run(name: str, split: str, k: int | None, *, compare: bool = False, tune: bool = False, whisper: bool = False,
@@ -157,22 +169,13 @@ def run(name: str, split: str, k: int | None, *, compare: bool = False, tune: bo
             res[key][0].extend(y[te])
             res[key][1].extend(model.predict(x[te]))
         if compare:
-            for key, x in (("ComParE+spk-norm+linSVM", cmp_n), ("ComParE+linSVM (one file, no spk-norm)", cmp)):
-                c = inner_c(x[tr], y[tr], groups[tr]) if tune else 1e-3
-                chosen.setdefault(key, []).append(c)
-                model = make_pipeline(StandardScaler(), LinearSVC(C=c, max_iter=50000)).fit(x[tr], y[tr])
-                res[key][0].extend(y[te])
-                res[key][1].extend(model.predict(x[te]))
+            cfit = fit_linear(res, chosen, (("ComParE+spk-norm+linSVM", cmp_n, "+spk-norm"),
+                                            ("ComParE+linSVM (one file, no spk-norm)", cmp, " (one file)")),
+                              y=y, groups=groups, tr=tr, te=te, tune=tune)
         if whisper:
-            fitted = {}
-            for key, x, tag in (("Whisper-tiny mean+std+spk-norm+linSVM", wsp_n, "+spk-norm"),
-                                ("Whisper-tiny mean+std+linSVM (one file)", wsp, " (one file)")):
-                c = inner_c(x[tr], y[tr], groups[tr]) if tune else 1e-3
-                chosen.setdefault(key, []).append(c)
-                model = linear(c).fit(x[tr], y[tr])
-                fitted[tag] = model
-                res[key][0].extend(y[te])
-                res[key][1].extend(model.predict(x[te]))
+            wfit = fit_linear(res, chosen, (("Whisper-tiny mean+std+spk-norm+linSVM", wsp_n, "+spk-norm"),
+                                            ("Whisper-tiny mean+std+linSVM (one file)", wsp, " (one file)")),
+                              y=y, groups=groups, tr=tr, te=te, tune=tune)
             if compare:
                 for tag, (cx, wx) in (("+spk-norm", (cmp_n, wsp_n)), (" (one file)", (cmp, wsp))):
                     both = np.hstack([StandardScaler().fit(cx[tr]).transform(cx),
@@ -180,9 +183,9 @@ def run(name: str, split: str, k: int | None, *, compare: bool = False, tune: bo
                     early = linear(1e-3).fit(both[tr], y[tr])
                     res[f"early fusion ComParE+Whisper{tag}"][0].extend(y[te])
                     res[f"early fusion ComParE+Whisper{tag}"][1].extend(early.predict(both[te]))
-                    cmodel = linear(1e-3).fit(cx[tr], y[tr])
                     res[f"late fusion ComParE+Whisper{tag}"][0].extend(y[te])
-                    res[f"late fusion ComParE+Whisper{tag}"][1].extend(late_fusion([cmodel, fitted[tag]], [cx, wx], tr, te))
+                    res[f"late fusion ComParE+Whisper{tag}"][1].extend(
+                        late_fusion([cfit[tag], wfit[tag]], [cx, wx], tr, te))
     print(f"== {name} ({len(samples)} utterances, {len(folds)} speaker-independent folds)")
     for key, (t, p) in res.items():
         cs = f"  C per fold {chosen[key]}" if key in chosen and tune else ""
