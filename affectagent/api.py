@@ -52,13 +52,28 @@ def default_kb_dir(checkpoint: Path) -> Path:
     return cache_dir() / "kbs" / f"{checkpoint.stem}-{_digest(checkpoint)}"
 
 
+def checkpoint_speech_emotion(ckpt: AgentCheckpoint, path: Path) -> str:
+    """The speech-emotion branch a checkpoint was trained with (``encoders["speech_emotion"]``: a shipped name or a
+    file beside the checkpoint); "none" for checkpoints from before the branch (their branch gains are 0)."""
+    from .encoders.speech_emotion import OFF, SHIPPED_MODELS
+
+    name = ckpt.encoders.get("speech_emotion", "none")
+    if name in SHIPPED_MODELS or name.lower() in OFF:
+        return name
+    file = Path(name) if Path(name).is_absolute() else path.parent / name
+    if not file.is_file():
+        raise CheckpointError(f"{path}: its speech-emotion branch {file} is missing (retrain with affectagent train "
+                              "sft, or copy the .npz beside the checkpoint)")
+    return str(file)
+
+
 def build_checkpoint_kb(ckpt: AgentCheckpoint, out: Path, *, data_root: str | Path | None,
                         cache: FeatureCache | None, log=print) -> KnowledgeBase:
     """Rebuild the evidence KB a checkpoint was trained with, from the corpora its provenance names."""
     corpora = ckpt.provenance.get("corpora")
     if not corpora:
         raise CheckpointError("the checkpoint does not say which corpora its knowledge base holds; pass --kb DIR")
-    encoding = EncodingConfig(extract=ExtractConfig(text_encoder=ckpt.encoders["text"]),
+    encoding = EncodingConfig(extract=ExtractConfig(text_encoder=ckpt.encoders["text"]),  # no branch: KB rows
                               context_turns=int(ckpt.provenance.get("context_turns", 3)))
     entries = []
     for c in corpora:
@@ -148,7 +163,8 @@ class AffectAgent:
                 raise InputError(f"knowledge base {kb_path} has {dims['text']}-d text vectors but the checkpoint "
                                  f"expects {ckpt.actor.spec.text_dim}-d (built with another text encoder?)")
             source = Retriever(store, norm=ckpt.norm)
-        encoding = EncodingConfig(extract=ExtractConfig(text_encoder=ckpt.encoders["text"]),
+        encoding = EncodingConfig(extract=ExtractConfig(text_encoder=ckpt.encoders["text"],
+                                                        speech_emotion=checkpoint_speech_emotion(ckpt, path)),
                                   context_turns=int(ckpt.provenance.get("context_turns", 3)))
         pipe = AffectAgentPipeline(actor=ckpt.actor, norm=ckpt.norm, source=source, config=config or PipelineConfig())
         return cls(pipeline=pipe, encoding=encoding, checkpoint=ckpt, kb_path=kb_path, cache=cache)

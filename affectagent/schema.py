@@ -236,6 +236,8 @@ class Features:
       face_seq   (T_v, D_f)    per-frame facial features (expression probabilities + geometry), frames with a face
       visual_emb (D_v,)        pooled visual descriptor
     ``transcript`` is the ASR output when the input had speech but no text.
+    ``branch_probs`` maps a modality ("audio") to the class posterior of its unimodal branch ({label: p}, from the
+    speech-emotion branch for audio); the generator adds it to its label scores with a learned weight.
     ``info`` holds human-readable facts (duration, frame counts, audio stats, encoder names).
     """
 
@@ -247,6 +249,7 @@ class Features:
     transcript: str | None = None
     mask: ModalityMask = field(default_factory=ModalityMask)
     info: dict[str, Any] = field(default_factory=dict)
+    branch_probs: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

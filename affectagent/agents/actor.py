@@ -20,7 +20,7 @@ from ..schema import CANONICAL_EMOTIONS
 from .evidence_filter import FilterHead
 from .generator import GeneratorHead
 from .layers import mlp
-from .observation import KIND_INDEX, EvidenceBatch, FeatureSpec, Observation, PerceptualBatch
+from .observation import BRANCHES, KIND_INDEX, EvidenceBatch, FeatureSpec, Observation, PerceptualBatch
 from .planner import PlannerHead
 
 # State-dict names of checkpoints saved before the role heads had modules of their own (the shipped default).
@@ -30,8 +30,13 @@ LEGACY_KEYS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Parameters added after the first checkpoints shipped: the unimodal branches' weights (planner and generator).
+BRANCH_GAINS: tuple[str, ...] = ("planner.branch_gain", "generator.branch_gain")
+
+
 def upgrade_state_dict(state: dict) -> dict:
-    """Rename legacy head parameters (``LEGACY_KEYS``); other keys unchanged."""
+    """Rename legacy head parameters (``LEGACY_KEYS``) and give checkpoints from before the branch gains zero gains
+    (``BRANCH_GAINS``: the branches are then ignored, as they were); other keys unchanged."""
     out = {}
     for k, v in state.items():
         for old, new in LEGACY_KEYS:
@@ -39,6 +44,8 @@ def upgrade_state_dict(state: dict) -> dict:
                 k = new + k[len(old):]
                 break
         out[k] = v
+    for name in BRANCH_GAINS:
+        out.setdefault(name, torch.zeros(len(BRANCHES)))
     return out
 
 
@@ -124,8 +131,8 @@ class SharedActor(nn.Module):
         return self.trunk(torch.cat([t, cx, a, v, face, t * cx, flags], dim=1))
 
     # ---- role heads -------------------------------------------------------------------------------------------
-    def plan_logits(self, h: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
-        return self.planner(h, cand)
+    def plan_logits(self, h: torch.Tensor, cand: torch.Tensor, branch: torch.Tensor | None = None) -> torch.Tensor:
+        return self.planner(h, cand, branch)
 
     def _label_tokens(self, ev: EvidenceBatch) -> torch.Tensor:
         lab = ev.label.clone()
@@ -163,13 +170,15 @@ class SharedActor(nn.Module):
         return self.generator.evidence_vote(ev, keep)
 
     def generate_logits(
-        self, h: torch.Tensor, ev: EvidenceBatch, keep: torch.Tensor, fused: FusionOut, cand: torch.Tensor
+        self, h: torch.Tensor, ev: EvidenceBatch, keep: torch.Tensor, fused: FusionOut, cand: torch.Tensor,
+        branch: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns label logits (B, C) masked to candidates, sentiment logits (B, 3), evidence attention (B, N)."""
-        return self.generator(h, self._evidence_tokens(ev), ev, keep, fused.audio, fused.visual, cand)
+        """Returns label logits (B, C) masked to candidates, sentiment logits (B, 3), evidence attention (B, N);
+        ``branch`` (B, M, C): the unimodal branches' centred log-posteriors (``Observation.branch``)."""
+        return self.generator(h, self._evidence_tokens(ev), ev, keep, fused.audio, fused.visual, cand, branch)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # noqa: D401 - nn.Module API
-        """``nn.Module.load_state_dict`` that also reads checkpoints with the legacy head names."""
+        """``nn.Module.load_state_dict`` that also reads older checkpoints (``upgrade_state_dict``)."""
         return super().load_state_dict(upgrade_state_dict(dict(state_dict)), strict=strict, assign=assign)
 
     def describe(self) -> dict:

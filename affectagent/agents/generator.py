@@ -3,7 +3,8 @@ the fused audio-visual representation; plus its explanation (open-vocabulary set
 
 Head: the state attends over the kept evidence tokens; a similarity-weighted vote of the kept evidence labels
 (``evidence_vote``) is concatenated with [state; fused audio; fused visual; attended evidence] → label logits (masked to
-the candidates) and sentiment logits. Action distribution: y ~ Cat(softmax(label logits)); ``sample=False`` = argmax.
+the candidates) and sentiment logits. The unimodal branches' posteriors (the speech-emotion branch) enter the label
+logits as a product of experts: + Σ_m g_m · (log p_m(y) − mean_y log p_m), with g learned from 1 (0 in older checkpoints). Action distribution: y ~ Cat(softmax(label logits)); ``sample=False`` = argmax.
 Shapes: B batch · C canonical labels · N evidence · D width.
 """
 from __future__ import annotations
@@ -16,8 +17,8 @@ from torch import nn
 from ..fusion.masked import cross_attend
 from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence, Features
 from .distributions import NEG_INF, categorical_entropy
-from .layers import mlp
-from .observation import EvidenceBatch
+from .layers import branch_term, mlp
+from .observation import BRANCHES, EvidenceBatch
 
 # FER2013 expression order used by the face encoder's probabilities.
 FER_ORDER = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -31,6 +32,10 @@ class GeneratorHead(nn.Module):
         self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.label_mlp = nn.Sequential(nn.LayerNorm(4 * dim + c), mlp(4 * dim + c, 2 * dim, c, dropout))
         self.sentiment_mlp = nn.Sequential(nn.LayerNorm(4 * dim + c), mlp(4 * dim + c, dim, len(SENTIMENTS), dropout))
+        # weight of each unimodal branch's centred log-posterior in the label logits, learned by SFT from 1 (a plain
+        # product of experts; an optimiser step moves it by ~lr, so a start at 0 would stay near 0 for a short SFT);
+        # checkpoints from before the branches load with 0 (ignored)
+        self.branch_gain = nn.Parameter(torch.ones(len(BRANCHES)))
 
     def evidence_vote(self, ev: EvidenceBatch, keep: torch.Tensor) -> torch.Tensor:
         """(B, C) similarity-weighted label distribution of the kept evidence (zeros when nothing is kept)."""
@@ -41,10 +46,10 @@ class GeneratorHead(nn.Module):
         return torch.einsum("bn,bnc->bc", w, onehot)
 
     def forward(self, h: torch.Tensor, tokens: torch.Tensor, ev: EvidenceBatch, keep: torch.Tensor,
-                audio: torch.Tensor, visual: torch.Tensor,
-                cand: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """h (B, D); tokens (B, N, D); keep (B, N); audio / visual (B, D) fused. Returns label logits (B, C),
-        sentiment logits (B, 3), evidence attention (B, N)."""
+                audio: torch.Tensor, visual: torch.Tensor, cand: torch.Tensor,
+                branch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """h (B, D); tokens (B, N, D); keep (B, N); audio / visual (B, D) fused; branch (B, M, C) the branches'
+        centred log-posteriors. Returns label logits (B, C), sentiment logits (B, 3), evidence attention (B, N)."""
         kmask = keep & ev.mask
         has = kmask.any(dim=1)
         pooled = torch.zeros_like(h)
@@ -54,7 +59,8 @@ class GeneratorHead(nn.Module):
             pooled[has] = out.squeeze(1)
             attn[has] = w.squeeze(1)
         x = torch.cat([h, audio, visual, pooled, self.evidence_vote(ev, keep)], dim=-1)
-        return self.label_mlp(x).masked_fill(~cand, NEG_INF), self.sentiment_mlp(x), attn
+        logits = self.label_mlp(x) + branch_term(self.branch_gain, branch)
+        return logits.masked_fill(~cand, NEG_INF), self.sentiment_mlp(x), attn
 
 
 class GenerateAction(NamedTuple):
@@ -108,6 +114,18 @@ def describe_voice(stats: Mapping[str, float] | None) -> str | None:
         if key in stats and stats[key] is not None:
             parts.append(f"{name} {fmt.format(stats[key])}")
     return "voice: " + ", ".join(parts) if parts else None
+
+
+def describe_branch(probs: Mapping[str, float] | None, labels: Sequence[str], *, top: int = 2) -> str | None:
+    """"voice alone: angry 0.71, fear 0.12" — the speech-emotion branch's posterior over the task's labels."""
+    if not probs:
+        return None
+    kept = {k: float(probs[k]) for k in labels if k in probs}
+    total = sum(kept.values())
+    if total <= 0:
+        return None
+    ranked = sorted(kept.items(), key=lambda kv: -kv[1])[:top]
+    return "voice alone: " + ", ".join(f"{k} {v / total:.2f}" for k, v in ranked)
 
 
 NOTHING_PERCEIVED = ("Nothing was perceived: no text, no speech and no face{where}, so this answer reflects the "

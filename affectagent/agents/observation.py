@@ -3,6 +3,8 @@
 Shape legend: B batch · C canonical labels (len(CANONICAL_EMOTIONS)) · N evidence candidates · K perceptual neighbours
     Observation.text (B, Dt) · ctx (B, Dt) · audio (B, Da) · aseq (B, Ta, Das) · fseq (B, Tv, Df) · visual (B, Dv)
     *_on (B,) bool presence · aseq_mask (B, Ta) · fseq_mask (B, Tv) · cand (B, C) bool candidate labels
+    branch (B, M, C) the unimodal branches' centred log-posteriors (M = len(BRANCHES); 0 where a branch is absent
+    or has no such class; ``branch_scores``)
     EvidenceBatch.emb (B, N, Dt) · label (B, N) long (−1 = none) · sent (B, N) long · kind (B, N) long · score (B, N) · mask (B, N)
     PerceptualBatch.audio (B, K, Da) / visual (B, K, Df) with masks (B, K); the visual perceptual vector of a sample is
     the mean of its face sequence (``face_vector``), so neighbours are found by facial expression, not scenery.
@@ -10,7 +12,7 @@ Shape legend: B batch · C canonical labels (len(CANONICAL_EMOTIONS)) · N evide
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -20,6 +22,24 @@ from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence, FeatureNorm, Feat
 LABEL_INDEX = {e: i for i, e in enumerate(CANONICAL_EMOTIONS)}
 SENT_INDEX = {s: i for i, s in enumerate(SENTIMENTS)}
 KIND_INDEX = {"support": 0, "confusion": 1, "counter": 2, "plain": 3}
+# Modalities whose unimodal branch posterior (``Features.branch_probs``) reaches the planner and the generator.
+BRANCHES: tuple[str, ...] = ("audio",)
+BRANCH_FLOOR = 1e-4  # probabilities are floored here before the log
+
+
+def branch_scores(branch_probs: Sequence[Mapping[str, Mapping[str, float]]]) -> np.ndarray:
+    """Per sample and branch, log p(label) − its mean over the branch's classes, on the canonical label axis
+    (B, M, C); labels the branch does not know and absent branches are 0 (no vote). Pure."""
+    out = np.zeros((len(branch_probs), len(BRANCHES), len(CANONICAL_EMOTIONS)), np.float32)
+    for i, probs in enumerate(branch_probs):
+        for m, name in enumerate(BRANCHES):
+            p = {k: v for k, v in (probs.get(name) or {}).items() if k in LABEL_INDEX}
+            if not p:
+                continue
+            logs = np.log(np.maximum(np.asarray(list(p.values()), np.float64), BRANCH_FLOOR))
+            for k, v in zip(p, logs - logs.mean()):
+                out[i, m, LABEL_INDEX[k]] = v
+    return out
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,7 @@ class Observation:
     visual: torch.Tensor
     visual_on: torch.Tensor
     cand: torch.Tensor
+    branch: torch.Tensor
 
     @property
     def batch(self) -> int:
@@ -131,7 +152,7 @@ def build_observation(
         text=t(text), text_on=t(on["text"]), ctx=t(ctx), ctx_on=t(on["ctx"]),
         audio=t(audio), audio_on=t(on["audio"]), aseq=t(aseq), aseq_mask=ar_a < t(alen).unsqueeze(1),
         fseq=t(fseq), fseq_mask=ar_f < t(flen).unsqueeze(1), visual=t(visual), visual_on=t(on["visual"]) | (t(flen) > 0),
-        cand=candidate_mask(label_sets),
+        cand=candidate_mask(label_sets), branch=t(branch_scores([f.branch_probs for f in feats])),
     )
 
 

@@ -15,6 +15,8 @@ from torch import nn
 
 from ..schema import CANONICAL_EMOTIONS, QueryPlan, counter_sentiment
 from .distributions import NEG_INF, categorical_entropy
+from .layers import branch_term
+from .observation import BRANCHES
 
 
 class PlannerHead(nn.Module):
@@ -23,9 +25,11 @@ class PlannerHead(nn.Module):
     def __init__(self, *, dim: int, labels: int) -> None:
         super().__init__()
         self.proj = nn.Linear(dim, labels)
+        self.branch_gain = nn.Parameter(torch.ones(len(BRANCHES)))  # as in GeneratorHead
 
-    def forward(self, h: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
-        return self.proj(h).masked_fill(~cand, NEG_INF)
+    def forward(self, h: torch.Tensor, cand: torch.Tensor, branch: torch.Tensor | None = None) -> torch.Tensor:
+        """branch (B, M, C): the unimodal branches' centred log-posteriors (``observation.branch_scores``)."""
+        return (self.proj(h) + branch_term(self.branch_gain, branch)).masked_fill(~cand, NEG_INF)
 
 
 class PlanAction(NamedTuple):

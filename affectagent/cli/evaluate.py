@@ -30,6 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--variant", default="full", help="pipeline variant (full, no_rag, naive_rag, ...)")
     p.add_argument("--limit", type=int, help="score only the first N samples (nanoemox: at most N seeded dev items per "
                                               "source)")
+    p.add_argument("--speakers", help="score only these speakers / actors (comma list of the corpus's speaker ids, "
+                                      "e.g. 03,08 for EmoDB): a held-out fold of a checkpoint trained without them")
     p.add_argument("--out", help=f"folder for predictions.jsonl (readable by affectagent score), confusion.png, "
                                  f"metrics.json (default {DEFAULT_OUT}); with --model nanoemox: a .jsonl file for the "
                                  "predictions, one line per example (default: none written)")
@@ -78,10 +80,11 @@ def run(args: argparse.Namespace) -> int:
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
                              allow_foreign_kb=args.allow_foreign_kb)
     try:
+        speakers = [g.strip() for g in args.speakers.split(",") if g.strip()] if args.speakers else None
         res = evaluate(agent, dataset=args.dataset, split=args.split, data_root=args.data_root,
-                       data_file=args.data_file, limit=args.limit, progress=not args.json)
+                       data_file=args.data_file, limit=args.limit, progress=not args.json, speakers=speakers)
     except InputError as exc:
-        if "no labelled samples" not in str(exc):
+        if "no labelled samples" not in str(exc) or args.speakers:
             raise
         target = args.data_file or "FILES|FOLDER|MANIFEST"
         raise InputError(f"{exc}: evaluate scores labelled data; to label your own files run "

@@ -1,4 +1,4 @@
-"""``affectagent train RECIPE ...``: every trainer of the project (sft, mappo, text-emotion, fer, lora-mappo,
+"""``affectagent train RECIPE ...``: every trainer of the project (sft, mappo, text-emotion, fer, speech, lora-mappo,
 nanoemox, dpo).
 
 A recipe's options are generated from its config dataclass(es) (``cli.config_args.ConfigArgs``: type, default and help
@@ -199,6 +199,20 @@ def run_fer(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- speech -------------------------------------------------------------------------------------------------------
+def _speech_spec() -> ConfigArgs:
+    from ..train.speech_emotion import SpeechTrainConfig
+
+    return ConfigArgs(SpeechTrainConfig)
+
+
+def run_speech(args: argparse.Namespace) -> int:
+    from ..train.speech_emotion import train_speech
+
+    train_speech(_speech_spec().build(args))
+    return 0
+
+
 # ---- lora-mappo ---------------------------------------------------------------------------------------------------
 def _lora_mappo_spec() -> ConfigArgs:
     from ..train.lora_mappo import LoRAMAPPORunConfig
@@ -278,6 +292,10 @@ TRAINERS: tuple[TrainCommand, ...] = (
     TrainCommand("fer", "the FER2013 expression CNN of the face encoder",
                  "Train the FER2013 expression CNN (one one-cycle stage; --init-from continues from a checkpoint).",
                  lambda p: _fer_spec().add_to(p), run_fer),
+    TrainCommand("speech", "the speech-emotion branch (ComParE + Whisper softmax regressions) on EmoDB + RAVDESS",
+                 "Fit the speech-emotion branch: per-view label-space-masked softmax regressions, late fusion, a temperature from "
+                 "out-of-speaker-fold scores; writes the model (.npz) and a report (.json) beside it.",
+                 lambda p: _speech_spec().add_to(p), run_speech),
     TrainCommand("lora-mappo", "token-level MAPPO of an LLM generator (LoRA) on MELD train",
                  "LoRA MAPPO of a causal LM labelling MELD train utterances (a few steps on CPU, real runs on GPU).",
                  lambda p: _lora_mappo_spec().add_to(p), run_lora_mappo),

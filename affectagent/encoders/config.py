@@ -32,6 +32,11 @@ class ExtractConfig:
     language:       the speech's language: "en" (English, the default ASR's only language), a code such as "de"
                     (declared: speech in another language gives the text branch no transcript) or "auto" (the
                     multilingual Whisper base identifies it first; see speech_language.py).
+    speech_emotion: the speech-emotion branch whose posterior goes into ``Features.branch_probs["audio"]``:
+                    "none" (default here; ``AffectAgent.load`` sets the one its checkpoint was trained with, so no
+                    study trains on a branch that heard its test speakers), "default" (the shipped ComParE +
+                    Whisper model, openSMILE's research licence), "whisper" (MIT-licensed), or a model file from
+                    ``affectagent train speech``.
     min_asr_logprob: an English transcript whose mean token log-probability is below this is dropped from the text
                     branch (noted in the trace); None keeps every transcript.
     """
@@ -46,6 +51,7 @@ class ExtractConfig:
     vad: VADConfig = field(default_factory=VADConfig)
     language: str = "en"
     min_asr_logprob: float | None = -0.8
+    speech_emotion: str = "none"
 
     def __post_init__(self) -> None:
         from .speech_language import check_language

@@ -3,6 +3,7 @@
 Stages (each cached separately, keyed by content hash + encoder name/version + the config it depends on):
   probe     media headers; bad files raise typed ``MediaError``s (corrupt, empty, unsupported, over-limit, ...)
   audio     16 kHz mono decode -> audio encoder (emb (D_a,), seq (T_a, D_as)) + VAD speech segments
+  speech_emotion  the speech-emotion branch's class posterior (``speech_emotion.py``) -> Features.branch_probs["audio"]
   language  with ExtractConfig.language="auto": the spoken language, identified by the multilingual Whisper base
   asr       when the sample has audio and no text: transcript of the speech regions; speech that is not English
             (declared or identified) or an English decode below the confidence guard gives the text branch no
@@ -31,12 +32,14 @@ from ..media import MediaConfig, MediaInfo, SilentAudioError, load_audio, load_f
 from ..schema import Features, ModalityMask, Sample
 from .base import AudioEncoding, EncoderInfo, TextEncoder, Transcript
 from .cache import FeatureCache, file_digest, make_key, text_digest
+from .speech_emotion import OFF as SPEECH_EMOTION_OFF
 from .speech_language import confidence_use, language_use
 from .config import DEFAULT_TEXT_ENCODER, ExtractConfig
 from .factory import (
     get_asr,
     get_audio_encoder,
     get_face_encoder,
+    get_speech_emotion,
     get_text_encoder,
     get_visual_encoder,
     optional_encoder_error,
@@ -141,6 +144,25 @@ def _audio_stage(wave: _LazyWave, digest: str, cfg: ExtractConfig, cache: Featur
     cache.put("audio", key, {"emb": enc.emb, "seq": enc.seq},
               {"status": "ok", "stats": enc.stats, "speech": [list(s) for s in segs]})
     return enc, segs
+
+
+def _speech_emotion_stage(wave: _LazyWave, digest: str, cfg: ExtractConfig, cache: FeatureCache,
+                          run: _Run) -> dict[str, float] | None:
+    """The speech-emotion branch's posterior of the clip ({label: p}), cached per file and model; None when off."""
+    if cfg.speech_emotion.lower() in SPEECH_EMOTION_OFF:
+        return None
+    branch = get_speech_emotion(cfg.speech_emotion)
+    run.info["encoders"]["speech_emotion"] = branch.tag
+    key = make_key("speech_emotion", digest, branch.tag, _media_key(cfg.media, "sample_rate"))
+    hit = cache.get("speech_emotion", key)
+    if hit is not None:
+        run.cached("speech_emotion")
+        return dict(hit[1]["probs"])
+    x = wave.get()
+    with run.timed("speech_emotion"):
+        probs = branch.probs(x)
+    cache.put("speech_emotion", key, {}, {"probs": probs})
+    return probs
 
 
 def _asr_stage(wave: _LazyWave, digest: str, segs: list[tuple[float, float]], cfg: ExtractConfig,
@@ -380,6 +402,7 @@ def extract(sample: Sample, *, config: ExtractConfig | None = None, cache: Featu
     audio_src = _audio_source(vinfo, ainfo, run)
     audio_enc: AudioEncoding | None = None
     transcript: Transcript | None = None
+    branch_probs: dict[str, dict[str, float]] = {}
     if audio_src is not None:
         with run.timed("hash"):
             digest = file_digest(audio_src)
@@ -390,6 +413,9 @@ def extract(sample: Sample, *, config: ExtractConfig | None = None, cache: Featu
                 if k in audio_enc.stats:
                     info[k] = audio_enc.stats[k]
             info["audio_stats"] = audio_enc.stats
+            speech_probs = _speech_emotion_stage(wave, digest, cfg, cache, run)
+            if speech_probs is not None:
+                branch_probs["audio"] = speech_probs
             has_text = bool(sample.text and sample.text.strip())
             if not has_text and cfg.transcribe:
                 transcript = _speech_transcript(wave, digest, segs, cfg, cache, run)
@@ -429,6 +455,7 @@ def extract(sample: Sample, *, config: ExtractConfig | None = None, cache: Featu
         transcript=transcript.text if transcript is not None else None,
         mask=mask,
         info=info,
+        branch_probs=branch_probs,
     )
 
 

@@ -101,6 +101,13 @@ def get_asr(name: str = DEFAULT_ASR) -> ASR:
     return _shared("asr", name, lambda: ASR_BACKENDS.get(name)())
 
 
+def get_speech_emotion(name: str = "default"):
+    """The speech-emotion branch ``name`` (shipped "default" / "whisper" or a model file), loaded once per process."""
+    from .speech_emotion import SpeechEmotionBranch
+
+    return _shared("speech_emotion", name, lambda: SpeechEmotionBranch.load(name))
+
+
 def get_face_encoder(name: str = DEFAULT_FACE_ENCODER) -> FaceEncoder:
     load_optional_encoders()
     return _shared("face", name, lambda: FACE_ENCODERS.get(name)())

@@ -97,7 +97,10 @@ def write_outputs(result: EvalResult, out_dir: Path, *, title: str) -> dict[str,
 
 
 def evaluate(agent, *, dataset: str, split: str, data_root: str | Path | None = None,
-             data_file: str | Path | None = None, limit: int | None = None, progress: bool = True) -> EvalResult:
+             data_file: str | Path | None = None, limit: int | None = None, progress: bool = True,
+             speakers: Sequence[str] | None = None) -> EvalResult:
+    """Score ``agent`` on a labelled split (every sample encoded and answered on its own: no statistic of other
+    test samples is used). ``speakers``: only samples of these ``Sample.group`` values (held-out speaker folds)."""
     from ..encoders.inputs import encode_inputs
     from ..train.recipe import extract_config_for
     from ..train.sft import run_inference
@@ -109,12 +112,18 @@ def evaluate(agent, *, dataset: str, split: str, data_root: str | Path | None = 
                          "emotion or sentiment corpus")
     samples = datasets.load(dataset, split, data_root=data_root, data_file=data_file, limit=limit)
     samples = [s for s in samples if (s.valence is not None if sentiment_only else s.label is not None)]
+    if speakers is not None:
+        wanted = {str(g) for g in speakers}
+        samples = [s for s in samples if s.group in wanted]
+        if not samples:
+            raise InputError(f"{dataset}:{split} has no labelled samples of speaker(s) {', '.join(sorted(wanted))}")
     if not samples:
         raise InputError(f"{dataset}:{split} has no labelled samples")
     from dataclasses import replace
 
-    trained_on = {(c["name"], c["split"]) for c in agent.checkpoint.provenance.get("corpora", [])}
-    seen = (dataset, split) in trained_on or (dataset, "all") in trained_on
+    seen = any(c["name"] == dataset and c["split"] in (split, "all")
+               and not {s.group for s in samples} <= set(c.get("exclude_groups") or ())
+               for c in agent.checkpoint.provenance.get("corpora", []))
     # A split the checkpoint trained on is also in its KB: exclude each sample's dialogue / speaker from its evidence.
     enc = replace(agent.encoding, extract=extract_config_for(dataset, agent.encoding.extract), exclude_related=seen)
     labels = tuple(agent.default_labels) if sentiment_only else space.canonical

@@ -25,17 +25,24 @@ from ..kb.retrieval import Retriever
 from ..pipeline import AffectAgentPipeline
 from ..schema import CANONICAL_EMOTIONS, EncodedInput, FeatureNorm, Sample
 from .sft import EncodedCorpus, SFTConfig, run_inference, train_sft
+from .speech_emotion import SpeechTrainConfig, apply_speech_branch, attach_speech_branch
 
 AUDIO_CORPORA = frozenset({"emodb", "ravdess"})
+SPEECH_MODEL_FILE = "speech_emotion.npz"  # the speech-emotion branch, beside agents.pt (encoders["speech_emotion"])
 
 
 @dataclass(frozen=True)
 class CorpusSpec:
-    """One training source: dataset name, split and an optional cap (first ``limit`` samples after a seeded shuffle)."""
+    """One training source: dataset name, split, an optional cap (first ``limit`` samples after a seeded shuffle) and
+    speakers / actors left out (``exclude_groups``: ``Sample.group`` values, e.g. held-out speaker folds)."""
 
     name: str
     split: str = "train"
     limit: int | None = None
+    exclude_groups: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exclude_groups", tuple(str(g) for g in self.exclude_groups))
 
     @staticmethod
     def parse(text: str) -> "CorpusSpec":
@@ -66,7 +73,7 @@ def extract_config_for(name: str, base: ExtractConfig) -> ExtractConfig:
 def load_corpus(spec: CorpusSpec, *, data_root: str | Path | None, data_file: str | Path | None = None,
                 seed: int = 0) -> list[Sample]:
     samples = datasets.load(spec.name, spec.split, data_root=data_root, data_file=data_file)
-    samples = [s for s in samples if s.label is not None]
+    samples = [s for s in samples if s.label is not None and s.group not in spec.exclude_groups]
     if spec.limit is not None and spec.limit < len(samples):
         rng = np.random.default_rng(seed)
         keep = np.sort(rng.choice(len(samples), spec.limit, replace=False))
@@ -131,7 +138,10 @@ def kb_entries(corpus: EncodedCorpus, samples: Sequence[Sample], norm: FeatureNo
 @dataclass(frozen=True)
 class RecipeConfig:
     """corpora: training sources; dev: (dataset, split) evaluated after every epoch (WF1 printed and logged);
-    sft: the SFT configuration; encoding: encoders and context; seed: sampling of capped corpora."""
+    sft: the SFT configuration; encoding: encoders and context; seed: sampling of capped corpora.
+    speech_views: views of the speech-emotion branch fitted on the corpora's speech rows and saved beside the
+    checkpoint (``train/speech_emotion.py``; its out-of-speaker-fold posteriors reach the agents in training);
+    () = no branch. speech_l2: the branch regressions' L2 weight."""
 
     corpora: tuple[CorpusSpec, ...] = DEFAULT_CORPORA
     dev: tuple[str, str] | None = ("meld", "dev")
@@ -139,6 +149,8 @@ class RecipeConfig:
     encoding: EncodingConfig = field(default_factory=lambda: EncodingConfig(
         extract=ExtractConfig(text_encoder="minilm-emotion"), exclude_related=True))
     seed: int = 0
+    speech_views: tuple[str, ...] = ("compare", "whisper")
+    speech_l2: float = 1e-2
 
 
 def train_recipe(config: RecipeConfig, *, out: str | Path, data_root: str | Path | None = None,
@@ -146,12 +158,19 @@ def train_recipe(config: RecipeConfig, *, out: str | Path, data_root: str | Path
                  command: str = "") -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    # the branch is fitted below on these very corpora, so encoding does not run a shipped one
+    encoding = replace(config.encoding, extract=replace(config.encoding.extract, speech_emotion="none"))
     parts, all_samples = [], []
     for spec in config.corpora:
         samples = load_corpus(spec, data_root=data_root, seed=config.seed)
         log(f"encoding {spec.name}:{spec.split} ({len(samples)} samples)")
-        parts.append(encode_corpus(samples, dataset=spec.name, encoding=config.encoding, cache=cache))
+        parts.append(encode_corpus(samples, dataset=spec.name, encoding=encoding, cache=cache))
         all_samples.append(samples)
+    speech_model = None
+    if config.speech_views:
+        speech_model = attach_speech_branch(
+            parts, all_samples, [c.name for c in config.corpora], out=out / SPEECH_MODEL_FILE, log=log, cache=cache,
+            config=SpeechTrainConfig(views=config.speech_views, l2=config.speech_l2, progress=False))
     corpus = EncodedCorpus.concat(parts)
     norm = fit_norm(corpus.inputs)
     spec = feature_spec(corpus.inputs)
@@ -170,7 +189,9 @@ def train_recipe(config: RecipeConfig, *, out: str | Path, data_root: str | Path
     if config.dev is not None:
         dev_samples = load_corpus(CorpusSpec(*config.dev), data_root=data_root)
         dev_corpus = encode_corpus(dev_samples, dataset=config.dev[0],
-                                   encoding=replace(config.encoding, exclude_related=False), cache=cache)
+                                   encoding=replace(encoding, exclude_related=False), cache=cache)
+        if speech_model is not None:
+            apply_speech_branch(dev_corpus, dev_samples, speech_model, cache=cache)
 
     def on_epoch(epoch: int, pipe: AffectAgentPipeline) -> dict[str, float]:
         if dev_corpus is None:
@@ -188,7 +209,8 @@ def train_recipe(config: RecipeConfig, *, out: str | Path, data_root: str | Path
     ckpt = AgentCheckpoint(
         actor=result.actor, norm=norm,
         encoders={"text": config.encoding.extract.text_encoder, "audio": config.encoding.extract.audio_encoder,
-                  "face": config.encoding.extract.face_encoder, "visual": config.encoding.extract.visual_encoder},
+                  "face": config.encoding.extract.face_encoder, "visual": config.encoding.extract.visual_encoder,
+                  **({"speech_emotion": SPEECH_MODEL_FILE} if speech_model is not None else {})},
         provenance={"recipe": "sft", "corpora": [asdict(c) for c in config.corpora], "dev": config.dev,
                     "sft": json.loads(json.dumps(asdict(config.sft), default=str)),
                     "context_turns": config.encoding.context_turns, "history": result.history,

@@ -1,0 +1,69 @@
+"""The unimodal branches' posteriors reach the planner and the generator: the centred log-posterior on the label
+axis, a learned gain per branch (0 in checkpoints from before it, which therefore answer exactly as they did)."""
+import numpy as np
+import torch
+
+from affectagent.agents.actor import ActorConfig, SharedActor
+from affectagent.agents.observation import BRANCHES, LABEL_INDEX, build_observation, branch_scores
+from affectagent.schema import FeatureNorm, Features, ModalityMask
+
+from .helpers import SPEC, random_batch
+
+
+def test_branch_scores_are_centred_log_posteriors_on_the_label_axis():
+    probs = {"audio": {"angry": 0.5, "sad": 0.25, "boredom": 0.25, "not-a-label": 0.9}}
+    out = branch_scores([probs, {}])
+    m = BRANCHES.index("audio")
+    logs = np.log([0.5, 0.25, 0.25])
+    want = logs - logs.mean()
+    assert out.shape == (2, len(BRANCHES), len(LABEL_INDEX))
+    np.testing.assert_allclose([out[0, m, LABEL_INDEX[k]] for k in ("angry", "sad", "boredom")], want, rtol=1e-5)
+    assert out[0, m, LABEL_INDEX["happy"]] == 0 and not out[1].any()  # unknown label / absent branch: no vote
+
+
+def test_floor_keeps_zero_probabilities_finite():
+    out = branch_scores([{"audio": {"angry": 1.0, "sad": 0.0}}])
+    assert np.isfinite(out).all() and out[0, 0, LABEL_INDEX["angry"]] > out[0, 0, LABEL_INDEX["sad"]]
+
+
+def _actor(gain: float):
+    torch.manual_seed(0)
+    actor = SharedActor(spec=SPEC, config=ActorConfig(dim=16, heads=2, dropout=0.0)).eval()
+    with torch.no_grad():
+        actor.generator.branch_gain.fill_(gain)
+        actor.planner.branch_gain.fill_(gain)
+    return actor
+
+
+def _with_branch(label: str):
+    rng = np.random.default_rng(0)
+    feats = [Features(text_emb=rng.normal(size=8).astype(np.float32), audio_emb=rng.normal(size=6).astype(np.float32),
+                      audio_seq=rng.normal(size=(4, 5)).astype(np.float32), mask=ModalityMask(text=True, audio=True),
+                      branch_probs={"audio": {k: (0.85 if k == label else 0.05) for k in ("happy", "sad", "angry", "neutral")}})
+             for _ in range(3)]
+    return build_observation(feats, ctx_embs=[None] * 3, label_sets=[("happy", "sad", "angry", "neutral")] * 3,
+                             spec=SPEC, norm=FeatureNorm())
+
+
+def test_a_positive_gain_moves_planner_and_generator_toward_the_branch():
+    _, ev, perc = random_batch()
+    obs = _with_branch("sad")
+    sad = LABEL_INDEX["sad"]
+    for gain in (0.0, 2.0):
+        actor = _actor(gain)
+        h = actor.state(obs)
+        plan = actor.plan_logits(h, obs.cand, obs.branch).softmax(-1)[:, sad]
+        gen = actor.generate_logits(h, ev, ev.mask, actor.fuse(obs, perc), obs.cand, obs.branch)[0].softmax(-1)[:, sad]
+        plain = actor.generate_logits(h, ev, ev.mask, actor.fuse(obs, perc), obs.cand)[0].softmax(-1)[:, sad]
+        if gain == 0.0:
+            assert torch.allclose(gen, plain)  # gain 0: the branch is ignored
+        else:
+            assert (gen > plain + 0.2).all() and (plan > 0.5).all()
+
+
+def test_old_state_dicts_load_with_zero_gains():
+    actor = _actor(1.5)
+    state = {k: v for k, v in actor.state_dict().items() if not k.endswith("branch_gain")}
+    fresh = _actor(0.7)
+    fresh.load_state_dict(state)
+    assert not fresh.generator.branch_gain.detach().any() and not fresh.planner.branch_gain.detach().any()
