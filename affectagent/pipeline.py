@@ -171,7 +171,7 @@ class AffectAgentPipeline:
         plan = None
         if cfg.use_planner:
             acts = None if actions is None else actions.get(Role.PLANNER)
-            plan = plan_action(self.actor.plan_logits(h, obs.cand, obs.branch), sample=sample, actions=acts, generator=generator)
+            plan = plan_action(self.actor.plan_logits(h, obs.cand, obs.branch, obs.fseq_mask.any(1)), sample=sample, actions=acts, generator=generator)
         plans = list(plans_override) if plans_override is not None else self.plans_from(plan, len(inputs))
         evidence = ([list(e) for e in evidence_override] if evidence_override is not None
                     else self.retrieve_cognitive(inputs, plans))
@@ -191,7 +191,7 @@ class AffectAgentPipeline:
                                       [[e.vector for e in v if e.vector is not None] for _, v in perceptual],
                                       spec=self.actor.spec, k=max(cfg.perceptual_k, 1))
         fused = self.actor.fuse(obs, perc, use_raaf=cfg.use_raaf and cfg.use_retrieval, use_moe=cfg.use_moe)
-        gl, sl, attn = self.actor.generate_logits(h, ev, keep, fused, obs.cand, obs.branch)
+        gl, sl, attn = self.actor.generate_logits(h, ev, keep, fused, obs.cand, obs.branch, obs.fseq_mask.any(1))
         acts = None if actions is None else actions.get(Role.GENERATOR)
         gen = generate_action(gl, sample=sample, actions=acts, generator=generator)
         return BatchRun(obs=obs, plan=plan, plans=plans, evidence=evidence, ev=ev, filt=filt, perc=perc,
@@ -211,8 +211,12 @@ class AffectAgentPipeline:
             expr = (np.asarray(f.face_seq, np.float32)[:, :7].mean(axis=0).tolist()
                     if f.face_seq is not None and len(f.face_seq) else None)
             n_face = len(f.face_seq) if f.face_seq is not None else 0
+            face = bool(run.obs.fseq_mask[i].any())
+            m = BRANCHES.index("audio")
+            weight = (self.actor.generator.branch_gain_face if face else self.actor.generator.branch_gain)[m]
             cues = [c for c in (describe_face(expr, n_face), describe_voice(f.info.get("audio_stats")),
-                                describe_branch(f.branch_probs.get("audio"), x.label_set)) if c]
+                                describe_branch(f.branch_probs.get("audio"), x.label_set,
+                                                weighed=bool(weight.detach() != 0))) if c]
             filled = [m for m, flag in (("audio", run.fused.filled_audio[i]), ("visual", run.fused.filled_visual[i])) if bool(flag)]
             routing = run.fused.routing[i].tolist() if self.config.use_moe else None
             text = x.text or f.transcript
@@ -229,8 +233,10 @@ class AffectAgentPipeline:
                 pred.trace = self.trace(i, run)
                 pred.trace["transcript"] = f.transcript  # what ASR heard (None without speech or with a text given)
                 pred.trace["branches"] = {m: {"probs": {k: round(v, 4) for k, v in p.items()},
-                                              "gain": {"planner": round(float(self.actor.planner.branch_gain[j]), 4),
-                                                       "generator": round(float(self.actor.generator.branch_gain[j]), 4)}}
+                                              "gain": {role: round(float(getattr(head, "branch_gain_face" if face
+                                                                                 else "branch_gain")[j]), 4)
+                                                       for role, head in (("planner", self.actor.planner),
+                                                                          ("generator", self.actor.generator))}}
                                           for j, m in enumerate(BRANCHES) if (p := f.branch_probs.get(m))}
                 pred.trace["speech"] = {k: f.info[k] for k in ("speech_language", "transcript_skipped",
                                                                "transcript_dropped", "transcript_logprob")

@@ -51,7 +51,7 @@ def agents_ms(agent, inputs, repeats: int) -> dict[str, float]:
             t0 = time.perf_counter()
             obs = pipe.observe(inputs)
             h = pipe.actor.state(obs)
-            plan = plan_action(pipe.actor.plan_logits(h, obs.cand, obs.branch), sample=False)
+            plan = plan_action(pipe.actor.plan_logits(h, obs.cand, obs.branch, obs.fseq_mask.any(1)), sample=False)
             plans = pipe.plans_from(plan, len(inputs))
             t1 = time.perf_counter()
             ev = pipe.retrieve_cognitive(inputs, plans)

@@ -12,10 +12,14 @@ sequence. Classifiers, per fold, trained on the other speakers only:
     (mean + std, 768-d) + linear SVM, with and without speaker z-norm; and with --compare as well, early fusion
     (both feature sets concatenated after per-set scaling) and late fusion (mean of the two SVMs' decision scores,
     each standardised by its mean / std on the training rows)
+  * with --branch: the shipped speech-emotion branch recipe (``train/speech_emotion.py``: ComParE + Whisper views at
+    16 kHz, softmax regression over each corpus's own label space, late fusion) trained jointly on both corpora minus
+    the fold's speakers (the other corpus in full), scored over the fold corpus's labels — one file, no speaker
+    statistics; each view alone; and the same joint training without the label-space mask (the corpus confound)
 Per-speaker normalisation uses each test speaker's own unlabelled utterances (transductive, common practice).
 ComParE and Whisper features are cached in ~/.cache/affectagent/bench/{compare,whisper}-<corpus>.npz.
 
-    python bench/speech.py [--corpora emodb,ravdess] [--compare] [--whisper]
+    python bench/speech.py [--corpora emodb,ravdess] [--compare] [--whisper] | --branch
 """
 from __future__ import annotations
 
@@ -195,6 +199,45 @@ def run(name: str, split: str, k: int | None, *, compare: bool = False, tune: bo
         print("      recall " + " ".join(f"{c} {r:.2f}" for c, r in zip(labels, per)))
 
 
+def run_branch(folds_of: dict[str, int | None]) -> None:
+    """The shipped branch recipe in every corpus's folds, trained jointly (see the module docstring)."""
+    from affectagent.encoders.speech_emotion import SpeechEmotionModel
+    from affectagent.train.speech_emotion import (SpeechTrainConfig, fit_models, label_spaces, load_speech_corpora,
+                                                  view_matrix)
+
+    cfg = SpeechTrainConfig(progress=False)
+    samples = load_speech_corpora(cfg.corpora, None)
+    corpus = np.array([s.meta["dataset"] for s in samples])
+    y = np.array([s.label for s in samples])
+    xs = {v: view_matrix(samples, v, progress=True) for v in cfg.views}
+    classes = tuple(sorted(set(y.tolist())))
+    masked = label_spaces(y, corpus, classes)
+    unmasked = np.ones_like(masked)
+    for name in ("emodb", "ravdess"):
+        rows = np.flatnonzero(corpus == name)
+        labels = sorted(set(y[rows].tolist()))
+        cols = [classes.index(c) for c in labels]
+        folds = datasets.folds([samples[i] for i in rows], by="group", k=folds_of[name])
+        preds: dict[str, list[str]] = {}
+        gold: list[str] = []
+        for fold in folds:
+            test = rows[np.asarray(fold.test)]
+            train = np.setdiff1d(np.arange(len(y)), test)
+            gold.extend(y[test])
+            for tag, spaces in (("", masked), (" without the label-space mask", unmasked)):
+                views = fit_models(xs, y, train, classes=classes, spaces=spaces, config=cfg)
+                for keep, key in ((cfg.views, f"branch {'+'.join(cfg.views)}{tag}"),
+                                  *(((v,), f"branch {v} alone{tag}") for v in cfg.views)):
+                    model = SpeechEmotionModel(classes=classes, views=tuple(v for v in views if v.view in keep))
+                    s = model.scores({v: xs[v][test] for v in keep})[:, cols]
+                    preds.setdefault(key, []).extend(np.array(labels)[s.argmax(1)])
+        print(f"== {name}: shipped branch recipe, joint training with the other corpus, {len(folds)} folds, one file")
+        for key, p in preds.items():
+            print(f"   {key:<58} UAR {recall_score(gold, p, average='macro'):.4f}  WAR {accuracy_score(gold, p):.4f}")
+            per = recall_score(gold, p, labels=labels, average=None)
+            print("      recall " + " ".join(f"{c} {r:.2f}" for c, r in zip(labels, per)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpora", default="emodb,ravdess")
@@ -206,7 +249,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="CTranslate2 threads of the Whisper encoder (default 1)")
     ap.add_argument("--no-whisper-pad", action="store_true",
                     help="encode only the clip's own mel frames, not Whisper's zero-padded 30-s window (~10x faster)")
+    ap.add_argument("--branch", action="store_true",
+                    help="only the shipped speech-emotion branch recipe (joint training, one file) in the same folds")
     args = ap.parse_args()
+    if args.branch:
+        run_branch({"emodb": None, "ravdess": 5})
+        return
     for name in args.corpora.split(","):
         run(name, "all", None if name == "emodb" else 5, compare=args.compare, tune=args.tune_c, whisper=args.whisper,
             threads=args.threads, pad=not args.no_whisper_pad)

@@ -7,8 +7,9 @@ the default one (``train.recipe``) with EmoDB all + RAVDESS all minus the held-o
 capped for time (``TEXT_FACE_CAPS``: MELD 2,000, EmoryNLP 1,000, FER2013 1,000), SFT as the shipped checkpoint (1
 planner epoch, 3 joint epochs); the speech-emotion branch is fitted on the training speech rows (out-of-speaker-fold
 posteriors for SFT), the KB holds the same rows. Written to OUT/<corpus>-fold<i>/ (a finished fold is reused: re-running resumes).
-Printed per corpus: UAR / WAR of the pipeline (full AffectAgent), the pipeline without retrieval (No-RAG) and the
-branch alone (its posterior's argmax over the corpus's labels), per-class recall of the pipeline.
+Printed per corpus: UAR / WAR and per-class recall of the pipeline (full AffectAgent), naive RAG, No-RAG and the
+branch alone (its posterior's argmax over the corpus's labels), and the share of clips whose answer retrieval changes
+(full vs No-RAG).
 
     python bench/unseen_speakers.py [--corpora emodb,ravdess] [--out runs/unseen] [--folds N] [--threads 1]
 """
@@ -75,14 +76,15 @@ def run(corpus: str, out_root: Path, max_folds: int | None, log) -> dict:
     samples = [s for s in datasets.load(corpus, "all") if s.label]
     labels = datasets.label_space(corpus).canonical
     chunks = speaker_chunks([s.group for s in samples], PER_FOLD[corpus])[:max_folds]
-    rows: dict[str, tuple[list, list]] = {k: ([], []) for k in ("pipeline (full)", "pipeline (No-RAG)", "branch alone")}
+    variants = (("pipeline (full)", "full"), ("pipeline (naive RAG)", "naive_rag"), ("pipeline (No-RAG)", "no_rag"))
+    rows: dict[str, tuple[list, list]] = {k: ([], []) for k in [v[0] for v in variants] + ["branch alone"]}
     t0 = time.time()
     for i, held in enumerate(chunks):
         log(f"{corpus} fold {i + 1}/{len(chunks)}: held-out speakers {','.join(held)}")
         ckpt = train_fold(corpus, held, out_root / f"{corpus}-fold{i}", log)
         test = [s for s in samples if s.group in held]
         gold = [s.label for s in test]
-        for key, variant in (("pipeline (full)", "full"), ("pipeline (No-RAG)", "no_rag")):
+        for key, variant in variants:
             agent = AffectAgent.load(ckpt, config=PipelineConfig.variant(variant), log=lambda m: None)
             res = evaluate(agent, dataset=corpus, split="all", speakers=held, progress=False)
             assert "note" not in res.metrics, res.metrics["note"]  # the held-out speakers are unseen
@@ -96,14 +98,17 @@ def run(corpus: str, out_root: Path, max_folds: int | None, log) -> dict:
         log(f"  fold {i + 1}: pipeline UAR {recall_score(gold, rows['pipeline (full)'][1][-len(gold):], average='macro'):.4f}"
             f"  branch UAR {recall_score(gold, rows['branch alone'][1][-len(gold):], average='macro'):.4f}"
             f"  ({time.time() - t0:.0f} s)")
-    result = {"corpus": corpus, "folds": [list(h) for h in chunks], "n": len(rows["branch alone"][0]), "rows": {}}
+    full, none = np.array(rows["pipeline (full)"][1]), np.array(rows["pipeline (No-RAG)"][1])
+    result = {"corpus": corpus, "folds": [list(h) for h in chunks], "n": len(rows["branch alone"][0]), "rows": {},
+              "evidence_changes": round(float((full != none).mean()), 4)}
     print(f"== {corpus}: {result['n']} held-out clips, {len(chunks)} folds of {PER_FOLD[corpus]} speakers, one file at a time")
     for key, (t, p) in rows.items():
         uar, war = recall_score(t, p, average="macro"), accuracy_score(t, p)
         per = recall_score(t, p, labels=list(labels), average=None)
         result["rows"][key] = {"uar": round(float(uar), 4), "war": round(float(war), 4),
                                "recall": {c: round(float(r), 3) for c, r in zip(labels, per)}}
-        print(f"   {key:<20} UAR {uar:.4f}  WAR {war:.4f}   recall " + " ".join(f"{c} {r:.2f}" for c, r in zip(labels, per)))
+        print(f"   {key:<22} UAR {uar:.4f}  WAR {war:.4f}   recall " + " ".join(f"{c} {r:.2f}" for c, r in zip(labels, per)))
+    print(f"   retrieval changes the answer (full vs No-RAG) on {result['evidence_changes']:.1%} of the clips")
     return result
 
 

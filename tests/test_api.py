@@ -145,3 +145,30 @@ def test_kb_is_built_on_first_use_when_absent(tiny_checkpoint, tmp_path, monkeyp
     assert agent.pipeline.source.kb.info().entries == 300 + 40 + 30
     again = AffectAgent.load(lone, log=messages.append)  # second load reuses it
     assert again.kb_path == agent.kb_path and sum("first use" in m for m in messages) == 1
+
+
+def test_speech_branch_of_the_checkpoint_reaches_the_answer(tiny_checkpoint):
+    """The recipe fitted the speech-emotion branch on its EmoDB rows and saved it beside the checkpoint; loading
+    the checkpoint runs that branch on a clip, and its posterior is in the trace and the rationale."""
+    from affectagent import datasets
+
+    agent = AffectAgent.load(tiny_checkpoint, log=lambda m: None)
+    assert agent.checkpoint.encoders["speech_emotion"] == "speech_emotion.npz"
+    assert agent.encoding.extract.speech_emotion == str(tiny_checkpoint.parent / "speech_emotion.npz")
+    clip = next(s for s in datasets.load("emodb", "all") if s.label)
+    [p] = agent.predict([clip], label_set=datasets.label_space("emodb").canonical, explain=True, transcribe=False)
+    branch = p.trace["branches"]["audio"]
+    assert sum(branch["probs"].values()) == pytest.approx(1.0, abs=1e-3)
+    assert branch["gain"]["generator"] != 0.0
+    assert "voice alone: " in p.rationale
+
+
+def test_checkpoint_without_its_speech_branch_file_is_refused(tiny_checkpoint, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "agents.pt"
+    shutil.copy(tiny_checkpoint, copy)
+    shutil.copytree(tiny_checkpoint.parent / "kb", tmp_path / "kb")
+    assert main(["predict", "--text", "hi", "--checkpoint", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "speech-emotion branch" in err and "missing" in err and "Traceback" not in err

@@ -31,7 +31,8 @@ LEGACY_KEYS: tuple[tuple[str, str], ...] = (
 
 
 # Parameters added after the first checkpoints shipped: the unimodal branches' weights (planner and generator).
-BRANCH_GAINS: tuple[str, ...] = ("planner.branch_gain", "generator.branch_gain")
+BRANCH_GAINS: tuple[str, ...] = ("planner.branch_gain", "generator.branch_gain", "planner.branch_gain_face",
+                                  "generator.branch_gain_face")
 
 
 def upgrade_state_dict(state: dict) -> dict:
@@ -131,8 +132,9 @@ class SharedActor(nn.Module):
         return self.trunk(torch.cat([t, cx, a, v, face, t * cx, flags], dim=1))
 
     # ---- role heads -------------------------------------------------------------------------------------------
-    def plan_logits(self, h: torch.Tensor, cand: torch.Tensor, branch: torch.Tensor | None = None) -> torch.Tensor:
-        return self.planner(h, cand, branch)
+    def plan_logits(self, h: torch.Tensor, cand: torch.Tensor, branch: torch.Tensor | None = None,
+                    face: torch.Tensor | None = None) -> torch.Tensor:
+        return self.planner(h, cand, branch, face)
 
     def _label_tokens(self, ev: EvidenceBatch) -> torch.Tensor:
         lab = ev.label.clone()
@@ -171,11 +173,12 @@ class SharedActor(nn.Module):
 
     def generate_logits(
         self, h: torch.Tensor, ev: EvidenceBatch, keep: torch.Tensor, fused: FusionOut, cand: torch.Tensor,
-        branch: torch.Tensor | None = None,
+        branch: torch.Tensor | None = None, face: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Returns label logits (B, C) masked to candidates, sentiment logits (B, 3), evidence attention (B, N);
-        ``branch`` (B, M, C): the unimodal branches' centred log-posteriors (``Observation.branch``)."""
-        return self.generator(h, self._evidence_tokens(ev), ev, keep, fused.audio, fused.visual, cand, branch)
+        ``branch`` (B, M, C): the unimodal branches' centred log-posteriors (``Observation.branch``); ``face`` (B,):
+        rows with a face (``Observation.fseq_mask.any(1)``), which select the branch weight."""
+        return self.generator(h, self._evidence_tokens(ev), ev, keep, fused.audio, fused.visual, cand, branch, face)
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):  # noqa: D401 - nn.Module API
         """``nn.Module.load_state_dict`` that also reads older checkpoints (``upgrade_state_dict``)."""

@@ -36,6 +36,7 @@ class GeneratorHead(nn.Module):
         # product of experts; an optimiser step moves it by ~lr, so a start at 0 would stay near 0 for a short SFT);
         # checkpoints from before the branches load with 0 (ignored)
         self.branch_gain = nn.Parameter(torch.ones(len(BRANCHES)))
+        self.branch_gain_face = nn.Parameter(torch.zeros(len(BRANCHES)))  # inputs with a face (``branch_term``)
 
     def evidence_vote(self, ev: EvidenceBatch, keep: torch.Tensor) -> torch.Tensor:
         """(B, C) similarity-weighted label distribution of the kept evidence (zeros when nothing is kept)."""
@@ -47,9 +48,10 @@ class GeneratorHead(nn.Module):
 
     def forward(self, h: torch.Tensor, tokens: torch.Tensor, ev: EvidenceBatch, keep: torch.Tensor,
                 audio: torch.Tensor, visual: torch.Tensor, cand: torch.Tensor,
-                branch: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                branch: torch.Tensor | None = None,
+                face: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """h (B, D); tokens (B, N, D); keep (B, N); audio / visual (B, D) fused; branch (B, M, C) the branches'
-        centred log-posteriors. Returns label logits (B, C), sentiment logits (B, 3), evidence attention (B, N)."""
+        centred log-posteriors, face (B,) bool: the input has a face (selects the branch weight). Returns label logits (B, C), sentiment logits (B, 3), evidence attention (B, N)."""
         kmask = keep & ev.mask
         has = kmask.any(dim=1)
         pooled = torch.zeros_like(h)
@@ -59,7 +61,7 @@ class GeneratorHead(nn.Module):
             pooled[has] = out.squeeze(1)
             attn[has] = w.squeeze(1)
         x = torch.cat([h, audio, visual, pooled, self.evidence_vote(ev, keep)], dim=-1)
-        logits = self.label_mlp(x) + branch_term(self.branch_gain, branch)
+        logits = self.label_mlp(x) + branch_term(self.branch_gain, self.branch_gain_face, branch, face)
         return logits.masked_fill(~cand, NEG_INF), self.sentiment_mlp(x), attn
 
 
@@ -116,8 +118,10 @@ def describe_voice(stats: Mapping[str, float] | None) -> str | None:
     return "voice: " + ", ".join(parts) if parts else None
 
 
-def describe_branch(probs: Mapping[str, float] | None, labels: Sequence[str], *, top: int = 2) -> str | None:
-    """"voice alone: angry 0.71, fear 0.12" — the speech-emotion branch's posterior over the task's labels."""
+def describe_branch(probs: Mapping[str, float] | None, labels: Sequence[str], *, top: int = 2,
+                    weighed: bool = True) -> str | None:
+    """"voice alone: angry 0.71, fear 0.12" — the speech-emotion branch's posterior over the task's labels;
+    ``weighed=False`` (its weight is 0 for this input, e.g. a face in view) says so."""
     if not probs:
         return None
     kept = {k: float(probs[k]) for k in labels if k in probs}
@@ -125,7 +129,8 @@ def describe_branch(probs: Mapping[str, float] | None, labels: Sequence[str], *,
     if total <= 0:
         return None
     ranked = sorted(kept.items(), key=lambda kv: -kv[1])[:top]
-    return "voice alone: " + ", ".join(f"{k} {v / total:.2f}" for k, v in ranked)
+    note = "" if weighed else " (not weighed: the branch's weight with a face in view is 0)"
+    return "voice alone: " + ", ".join(f"{k} {v / total:.2f}" for k, v in ranked) + note
 
 
 NOTHING_PERCEIVED = ("Nothing was perceived: no text, no speech and no face{where}, so this answer reflects the "

@@ -26,10 +26,14 @@ class PlannerHead(nn.Module):
         super().__init__()
         self.proj = nn.Linear(dim, labels)
         self.branch_gain = nn.Parameter(torch.ones(len(BRANCHES)))  # as in GeneratorHead
+        self.branch_gain_face = nn.Parameter(torch.zeros(len(BRANCHES)))
 
-    def forward(self, h: torch.Tensor, cand: torch.Tensor, branch: torch.Tensor | None = None) -> torch.Tensor:
-        """branch (B, M, C): the unimodal branches' centred log-posteriors (``observation.branch_scores``)."""
-        return (self.proj(h) + branch_term(self.branch_gain, branch)).masked_fill(~cand, NEG_INF)
+    def forward(self, h: torch.Tensor, cand: torch.Tensor, branch: torch.Tensor | None = None,
+                face: torch.Tensor | None = None) -> torch.Tensor:
+        """branch (B, M, C): the unimodal branches' centred log-posteriors (``observation.branch_scores``); face (B,)
+        bool: the input has a face (``layers.branch_term``)."""
+        return (self.proj(h) + branch_term(self.branch_gain, self.branch_gain_face, branch, face)).masked_fill(
+            ~cand, NEG_INF)
 
 
 class PlanAction(NamedTuple):

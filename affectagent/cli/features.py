@@ -29,6 +29,9 @@ def register(subparsers: Any) -> None:
                    help=f"e5, minilm, or a local sentence-transformers path (default: {DEFAULT_TEXT_ENCODER})")
     p.add_argument("--audio-encoder", default=DEFAULT_AUDIO_ENCODER, help=f"default: {DEFAULT_AUDIO_ENCODER}")
     p.add_argument("--asr", default=DEFAULT_ASR, help=f"default: {DEFAULT_ASR}")
+    p.add_argument("--speech-emotion", default="none",
+                   help="speech-emotion branch whose posterior to print: default (ComParE + Whisper), whisper "
+                        "(MIT-licensed), a model .npz from `affectagent train speech`, or none (default)")
     p.add_argument("--transcribe", action=argparse.BooleanOptionalAction, default=True,
                    help="run speech recognition when there is audio and no --text (default: on)")
     p.add_argument("--fps", type=float, default=d.fps, help=f"video frames sampled per second (default: {d.fps})")
@@ -64,6 +67,7 @@ def summarize(feats: Any, *, path: str | None, text: str | None, kind: str | Non
             "text_emb": _shape(feats.text_emb), "audio_emb": _shape(feats.audio_emb), "audio_seq": _shape(feats.audio_seq),
             "face_seq": _shape(feats.face_seq), "visual_emb": _shape(feats.visual_emb),
         },
+        "branch_probs": {m: {k: round(v, 4) for k, v in p.items()} for m, p in feats.branch_probs.items()},
         "encoders": info.get("encoders", {}),
         "notes": info.get("notes", []),
         "visual_error": info.get("visual_error"),
@@ -88,6 +92,9 @@ def _print_readable(s: dict[str, Any]) -> None:
         a = s["audio"]
         print(f"audio:       RMS {a.get('rms_dbfs')} dBFS, peak {a.get('peak_dbfs')} dBFS, speech {a.get('speech_ratio', 0):.0%}"
               f", F0 {a.get('f0_semitone_mean', '-')} st")
+    for m, probs in s.get("branch_probs", {}).items():
+        top = sorted(probs.items(), key=lambda kv: -kv[1])[:3]
+        print(f"{m + ' branch:':<12} " + ", ".join(f"{k} {v:.2f}" for k, v in top))
     print(f"mask:        {mask}")
     for k, v in s["embeddings"].items():
         if v is not None:
@@ -114,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         media = MediaConfig(fps=args.fps, max_frames=args.max_frames, max_seconds=args.max_seconds)
         cfg = ExtractConfig(media=media, text_encoder=args.text_encoder, audio_encoder=args.audio_encoder, asr=args.asr,
-                            transcribe=args.transcribe)
+                            transcribe=args.transcribe, speech_emotion=args.speech_emotion)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     cache = FeatureCache(args.cache_dir, enabled=args.cache)

@@ -209,7 +209,8 @@ def fit_speech_emotion(samples: Sequence[Sample], xs: Mapping[str, np.ndarray], 
     pred = np.array(classes)[np.where(spaces, oof_probs, -1.0).argmax(1)]  # within each row's label space
     report = {"n": len(y), "classes": list(classes), "temperature": tau, "speakers": len(set(groups)),
               "oof_uar": round(float(recall_score(y, pred, average="macro")), 4),
-              "oof_war": round(float(accuracy_score(y, pred)), 4), "config": asdict(config)}
+              "oof_war": round(float(accuracy_score(y, pred)), 4),
+              "config": {k: v for k, v in asdict(config).items() if k not in ("out", "data_root", "progress")}}
     per_corpus = {}
     for name in sorted({g.split(":")[0] for g in groups}):
         m = np.array([g.split(":")[0] == name for g in groups])

@@ -67,3 +67,15 @@ def test_old_state_dicts_load_with_zero_gains():
     fresh = _actor(0.7)
     fresh.load_state_dict(state)
     assert not fresh.generator.branch_gain.detach().any() and not fresh.planner.branch_gain.detach().any()
+
+
+def test_rows_with_a_face_use_their_own_branch_weight():
+    """No training input pairs a voice with a face, so with a face the branch has its own weight (0 when new)."""
+    from affectagent.agents.layers import branch_term
+
+    branch = torch.zeros(2, len(BRANCHES), len(LABEL_INDEX))
+    branch[:, 0, LABEL_INDEX["sad"]] = 2.0
+    out = branch_term(torch.tensor([1.5]), torch.tensor([0.0]), branch, torch.tensor([False, True]))
+    assert out[0, LABEL_INDEX["sad"]] == 3.0 and not out[1].any()
+    actor = SharedActor(spec=SPEC, config=ActorConfig(dim=16, heads=2, dropout=0.0))
+    assert not actor.generator.branch_gain_face.detach().any() and (actor.generator.branch_gain.detach() == 1).all()

@@ -25,6 +25,16 @@ def test_features_json_on_talking_clip(tmp_path, capsys):
     assert out["audio"]["speech_ratio"] > 0.3
 
 
+def test_features_prints_the_speech_emotion_posterior_when_asked(tmp_path, capsys):
+    clip = str(_clip("video_retalking/face1.mp4"))
+    rc = main(["features", clip, "--json", "--no-transcribe", "--speech-emotion", "default", "--cache-dir", str(tmp_path)])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0 and abs(sum(out["branch_probs"]["audio"].values()) - 1) < 1e-3
+    assert out["encoders"]["speech_emotion"].startswith("speech-emotion:default@")
+    assert main(["features", clip, "--speech-emotion", "nope.npz", "--cache-dir", str(tmp_path)]) == 2
+    assert "unknown speech-emotion model" in capsys.readouterr().err
+
+
 def test_features_video_without_audio(tmp_path, capsys):
     rc = main(["features", str(_clip("fer/test.mp4")), "--json", "--cache-dir", str(tmp_path)])
     out = json.loads(capsys.readouterr().out)

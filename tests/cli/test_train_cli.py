@@ -20,7 +20,7 @@ from affectagent.cli.config_args import ConfigArgs, field_docs
 from affectagent.errors import InputError
 from affectagent.paths import data_root
 
-TRAINERS = ("sft", "mappo", "text-emotion", "fer", "lora-mappo", "nanoemox", "dpo")
+TRAINERS = ("sft", "mappo", "text-emotion", "fer", "speech", "lora-mappo", "nanoemox", "dpo")
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -110,7 +110,7 @@ def test_unsupported_field_types_must_be_excluded():
 
 
 # ---- the five trainers --------------------------------------------------------------------------------------------
-def test_train_help_lists_all_five_trainers(capsys):
+def test_train_help_lists_every_trainer(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     out = capsys.readouterr().out
@@ -128,6 +128,7 @@ def test_cli_parser_imports_no_torch():
 
 @pytest.mark.parametrize("recipe, spec, fixed", [
     ("fer", lambda: train_cli._fer_spec(), {}),
+    ("speech", lambda: train_cli._speech_spec(), {}),
     ("text-emotion", lambda: train_cli._text_emotion_spec(), {}),
     ("lora-mappo", lambda: train_cli._lora_mappo_spec(), {}),
     ("sft", lambda: train_cli._sft_spec(), {}),
