@@ -137,6 +137,7 @@ def test_kb_is_built_on_first_use_when_absent(tiny_checkpoint, tmp_path, monkeyp
     lone = tmp_path / "ckpt" / "agents.pt"
     lone.parent.mkdir()
     shutil.copy(tiny_checkpoint, lone)
+    shutil.copy(tiny_checkpoint.parent / "speech_emotion.npz", lone.parent)  # the checkpoint's speech branch
     monkeypatch.setenv("AFFECTAGENT_CACHE", str(tmp_path / "cache"))
     messages = []
     agent = AffectAgent.load(lone, log=messages.append)

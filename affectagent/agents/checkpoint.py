@@ -30,6 +30,8 @@ FORMAT = "affectagent.neural-agents"
 FORMAT_VERSION = 1
 REQUIRED_KEYS: tuple[str, ...] = ("format", "format_version", "spec", "actor_config", "actor_state", "norm", "encoders")
 OPTIONAL_KEYS: tuple[str, ...] = ("provenance", "critic_state")
+# encoders entries that may name a file beside the checkpoint (resolved by ``api.checkpoint_speech_emotion``)
+SIDE_FILE_ENCODERS: tuple[str, ...] = ("speech_emotion",)
 # FeatureNorm key -> the FeatureSpec width its vectors have
 NORM_WIDTHS: dict[str, str] = {"audio": "audio_dim", "aseq": "aseq_dim", "fseq": "face_dim", "visual": "visual_dim"}
 
@@ -200,10 +202,15 @@ class AgentCheckpoint:
     encoders: dict[str, str]
     provenance: dict[str, Any] = field(default_factory=dict)
     critic_state: dict[str, torch.Tensor] | None = None
+    source_dir: Path | None = None  # the folder it was loaded from (its side files, e.g. the speech branch, live there)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the checkpoint; side files it names relative to its folder (``SIDE_FILE_ENCODERS``, e.g. the speech
+        branch ``speech_emotion.npz``) are copied from the folder it was loaded from when the new folder lacks them,
+        so a checkpoint trained from another (MAPPO from SFT) stays complete."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._copy_side_files(path.parent)
         payload = {
             "format": FORMAT, "format_version": FORMAT_VERSION,
             "spec": asdict(self.actor.spec), "actor_config": asdict(self.actor.config),
@@ -228,4 +235,15 @@ class AgentCheckpoint:
         actor, norm, encoders = validate_payload(payload, path)
         actor.eval()
         return AgentCheckpoint(actor=actor, norm=norm, encoders=encoders, provenance=payload.get("provenance", {}),
-                               critic_state=payload.get("critic_state"))
+                               critic_state=payload.get("critic_state"), source_dir=path.parent)
+
+    def _copy_side_files(self, folder: Path) -> None:
+        import shutil
+
+        for key in SIDE_FILE_ENCODERS:
+            name = self.encoders.get(key)
+            if not name or Path(name).is_absolute() or Path(name).name != name or self.source_dir is None:
+                continue
+            src, dst = self.source_dir / name, folder / name
+            if src.is_file() and not dst.exists() and src.resolve() != dst.resolve():
+                shutil.copyfile(src, dst)

@@ -149,7 +149,7 @@ def run_mappo_recipe(config: MAPPORecipeConfig, *, out: str | Path, data_root: s
                     train_seconds=round(time.time() - t0, 1), command=command, **(extra or {}))
         critic_state = None if critic is None else {k: v.detach().clone() for k, v in critic.state_dict().items()}
         AgentCheckpoint(actor=actor, norm=init_ckpt.norm, encoders=init_ckpt.encoders, provenance=prov,
-                        critic_state=critic_state).save(path)
+                        critic_state=critic_state, source_dir=init_ckpt.source_dir).save(path)  # + its side files
 
     def on_save(actor, critic, history: list[dict[str, Any]]) -> None:
         save_checkpoint(actor, critic, history, ckpt_path)

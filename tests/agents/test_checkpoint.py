@@ -137,3 +137,23 @@ def test_legacy_head_names_still_load(shipped, tmp_path):
     for (ka, va), (kb, vb) in zip(legacy.actor.state_dict().items(), current.actor.state_dict().items()):
         assert ka == kb and torch.equal(va, vb)
     assert legacy.encoders == current.encoders and legacy.norm.mean.keys() == current.norm.mean.keys()
+
+
+def test_a_checkpoint_saved_elsewhere_takes_its_speech_branch_along(tmp_path):
+    """MAPPO saves a checkpoint trained from another one into a new folder: the side file its encoders name (the
+    speech-emotion branch beside it) is copied, so the new checkpoint loads on its own."""
+    from affectagent.agents.actor import ActorConfig, SharedActor
+    from affectagent.agents.checkpoint import AgentCheckpoint
+    from affectagent.schema import FeatureNorm
+
+    from .helpers import SPEC
+
+    src = tmp_path / "sft"
+    src.mkdir()
+    (src / "speech_emotion.npz").write_bytes(b"branch bytes")
+    AgentCheckpoint(actor=SharedActor(spec=SPEC, config=ActorConfig(dim=16, heads=2)), norm=FeatureNorm(),
+                    encoders={"text": "e5", "speech_emotion": "speech_emotion.npz"}).save(src / "agents.pt")
+    loaded = AgentCheckpoint.load(src / "agents.pt")
+    assert loaded.source_dir == src
+    loaded.save(tmp_path / "mappo" / "agents.pt")
+    assert (tmp_path / "mappo" / "speech_emotion.npz").read_bytes() == b"branch bytes"

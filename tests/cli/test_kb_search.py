@@ -19,6 +19,7 @@ def checkpoint_kb(tiny_checkpoint, tmp_path_factory):
     lone = root / "ckpt" / "agents.pt"
     lone.parent.mkdir()
     shutil.copy(tiny_checkpoint, lone)
+    shutil.copy(tiny_checkpoint.parent / "speech_emotion.npz", lone.parent)  # the checkpoint's speech branch
     mp = pytest.MonkeyPatch()
     mp.setenv("AFFECTAGENT_FEATURE_CACHE", str(cache_dir() / "features"))  # reuse the encoded corpora
     mp.setenv("AFFECTAGENT_CACHE", str(root / "cache"))
