@@ -173,3 +173,16 @@ def test_checkpoint_without_its_speech_branch_file_is_refused(tiny_checkpoint, t
     assert main(["predict", "--text", "hi", "--checkpoint", str(copy)]) == 2
     err = capsys.readouterr().err
     assert "speech-emotion branch" in err and "missing" in err and "Traceback" not in err
+
+
+def test_cli_evaluate_scores_only_the_given_speakers(tiny_checkpoint, tmp_path, capsys):
+    from affectagent import datasets
+
+    n08 = sum(1 for s in datasets.load("emodb", "all") if s.label and s.group == "08")
+    rc = main(["evaluate", "--dataset", "emodb", "--split", "all", "--speakers", "08", "--checkpoint",
+               str(tiny_checkpoint), "--out", str(tmp_path), "--json"])
+    m = json.loads(capsys.readouterr().out)
+    assert rc == 0 and m["n"] == n08 and "in-sample" in m["note"]  # the tiny checkpoint trained on all speakers
+    assert main(["evaluate", "--dataset", "emodb", "--split", "all", "--speakers", "99", "--checkpoint",
+                 str(tiny_checkpoint), "--out", str(tmp_path)]) == 2
+    assert "no labelled samples of speaker(s) 99" in capsys.readouterr().err

@@ -96,6 +96,13 @@ def write_outputs(result: EvalResult, out_dir: Path, *, title: str) -> dict[str,
     return {"predictions": str(pred_path), "confusion_png": str(png), "metrics": str(out_dir / "metrics.json")}
 
 
+def trained_on(corpora: Sequence[dict], *, dataset: str, split: str, groups: set) -> bool:
+    """Whether a checkpoint's training corpora (provenance ``corpora``: CorpusSpec dicts) include the scored
+    samples: the same dataset and split (or "all"), unless every scored speaker was left out (``exclude_groups``)."""
+    return any(c["name"] == dataset and c["split"] in (split, "all")
+               and not groups <= set(c.get("exclude_groups") or ()) for c in corpora)
+
+
 def evaluate(agent, *, dataset: str, split: str, data_root: str | Path | None = None,
              data_file: str | Path | None = None, limit: int | None = None, progress: bool = True,
              speakers: Sequence[str] | None = None) -> EvalResult:
@@ -121,9 +128,8 @@ def evaluate(agent, *, dataset: str, split: str, data_root: str | Path | None = 
         raise InputError(f"{dataset}:{split} has no labelled samples")
     from dataclasses import replace
 
-    seen = any(c["name"] == dataset and c["split"] in (split, "all")
-               and not {s.group for s in samples} <= set(c.get("exclude_groups") or ())
-               for c in agent.checkpoint.provenance.get("corpora", []))
+    seen = trained_on(agent.checkpoint.provenance.get("corpora", []), dataset=dataset, split=split,
+                      groups={s.group for s in samples})
     # A split the checkpoint trained on is also in its KB: exclude each sample's dialogue / speaker from its evidence.
     enc = replace(agent.encoding, extract=extract_config_for(dataset, agent.encoding.extract), exclude_related=seen)
     labels = tuple(agent.default_labels) if sentiment_only else space.canonical

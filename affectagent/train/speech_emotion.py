@@ -50,6 +50,11 @@ class SpeechTrainConfig:
             raise ValueError("SpeechTrainConfig needs at least one corpus and one view")
         if self.l2 <= 0 or self.folds < 2:
             raise ValueError("SpeechTrainConfig: l2 must be > 0 and folds >= 2")
+        from ..encoders.speech_views import SPEECH_VIEWS
+
+        unknown = [v for v in self.views if v not in SPEECH_VIEWS]
+        if unknown:
+            raise ValueError(f"unknown speech view(s) {', '.join(unknown)}; known: {', '.join(SPEECH_VIEWS.names())}")
 
 
 # ---- features -------------------------------------------------------------------------------------------------------

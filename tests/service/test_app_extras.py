@@ -17,8 +17,8 @@ from .held import Held
 PREDICTION_KEYS = set(Prediction("x", "happy", {"happy": 1.0}, "positive").to_dict())
 MEDIA_KEYS = {"filename", "kind", "duration", "size"}
 # the order the feature extractor runs its stages in (a stage served by the feature cache has no place in it)
-EXTRACT_ORDER = ("probe", "hash", "decode_audio", "audio", "vad", "language_id", "asr", "text", "decode_video", "face",
-                 "visual")
+EXTRACT_ORDER = ("probe", "hash", "decode_audio", "audio", "vad", "speech_emotion", "language_id", "asr", "text",
+                 "decode_video", "face", "visual")
 
 
 @pytest.fixture(scope="module")

@@ -86,3 +86,17 @@ def test_recipe_gives_training_rows_out_of_speaker_fold_posteriors(tmp_path):
     assert not np.allclose(oof, in_sample, atol=1e-3)  # the agents train on posteriors that never heard the speaker
     y = np.array([model.classes.index(s.label) for s in samples])
     assert (in_sample.argmax(1) == y).mean() >= (oof.argmax(1) == y).mean()
+
+
+def test_train_speech_cli_refuses_bad_input_in_one_line(capsys, tmp_path):
+    from affectagent.cli import main
+
+    out = str(tmp_path / "m.npz")
+    for argv, msg in ((["--views", "nope"], "unknown speech view(s) nope"),
+                      (["--corpora", "nope:all"], "unknown dataset 'nope'"),
+                      (["--corpora", "meld:dev"], "meld:dev has no labelled audio"),
+                      (["--l2", "0"], "l2 must be > 0")):
+        assert main(["train", "speech", "--out", out, *argv]) == 2
+        err = capsys.readouterr().err
+        assert msg in err and "Traceback" not in err
+    assert not (tmp_path / "m.npz").exists()
