@@ -12,6 +12,7 @@ branch alone (its posterior's argmax over the corpus's labels), and the share of
 (full vs No-RAG).
 
     python bench/unseen_speakers.py [--corpora emodb,ravdess] [--out runs/unseen] [--folds N] [--threads 1]
+                                    [--weight-scale K]   # diagnostic: the learned branch weights times K
 """
 from __future__ import annotations
 
@@ -65,7 +66,16 @@ def branch_predictions(ckpt: Path, samples, labels: tuple[str, ...]) -> list[str
     return [names[i] for i in p[:, cols].argmax(1)]
 
 
-def run(corpus: str, out_root: Path, max_folds: int | None, log) -> dict:
+def scale_branch_weights(agent, k: float) -> None:
+    """Diagnostic (--weight-scale): multiply the learned branch weights of planner and generator by ``k``."""
+    import torch
+
+    with torch.no_grad():
+        for head in (agent.pipeline.actor.planner, agent.pipeline.actor.generator):
+            head.branch_gain.mul_(k)
+
+
+def run(corpus: str, out_root: Path, max_folds: int | None, log, weight_scale: float = 1.0) -> dict:
     from sklearn.metrics import accuracy_score, recall_score
 
     from affectagent import datasets
@@ -86,6 +96,8 @@ def run(corpus: str, out_root: Path, max_folds: int | None, log) -> dict:
         gold = [s.label for s in test]
         for key, variant in variants:
             agent = AffectAgent.load(ckpt, config=PipelineConfig.variant(variant), log=lambda m: None)
+            if weight_scale != 1.0:
+                scale_branch_weights(agent, weight_scale)
             res = evaluate(agent, dataset=corpus, split="all", speakers=held, progress=False)
             assert "note" not in res.metrics, res.metrics["note"]  # the held-out speakers are unseen
             by_id = {p.sample_id: p.label for p in res.predictions}
@@ -119,13 +131,16 @@ def main() -> None:
     ap.add_argument("--folds", type=int, help="only the first N folds of each corpus (a quick look)")
     ap.add_argument("--threads", type=int, default=1, help="torch / BLAS threads (default 1)")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--weight-scale", type=float, default=1.0,
+                    help="diagnostic only: scale the fold checkpoints' learned branch weights at scoring time (the "
+                         "shipped recipe uses its learned weights, i.e. 1)")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
 
     torch.set_num_threads(args.threads)
     log = lambda m: print(m, flush=True)  # noqa: E731
-    results = [run(c, Path(args.out), args.folds, log) for c in args.corpora.split(",")]
+    results = [run(c, Path(args.out), args.folds, log, weight_scale=args.weight_scale) for c in args.corpora.split(",")]
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
 
