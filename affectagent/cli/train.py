@@ -93,6 +93,9 @@ def _sft_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", help="data root")
     p.add_argument("--text-encoder", default=RecipeConfig().encoding.extract.text_encoder,
                    help="text encoder (minilm-emotion, e5, minilm, path; default: %(default)s)")
+    p.add_argument("--speech-views", default=",".join(RecipeConfig().speech_views),
+                   help="views of the speech-emotion branch fitted on the corpora's speech rows (compare, whisper; "
+                        "'whisper' alone is MIT-licensed; 'none' = no branch; default: %(default)s)")
     _sft_spec().add_to(p.add_argument_group("SFT settings (SFTConfig)"))
     p.epilog = "--seed also seeds the sampling of capped corpora (NAME:SPLIT:LIMIT)."
 
@@ -111,7 +114,15 @@ def run_sft(args: argparse.Namespace) -> int:
     sft = _sft_spec().build(args)
     encoding = RecipeConfig().encoding
     encoding = replace(encoding, extract=replace(encoding.extract, text_encoder=args.text_encoder))
-    cfg = RecipeConfig(corpora=corpora, dev=_parse_dev(args.dev), sft=sft, seed=sft.seed, encoding=encoding)
+    views = tuple(v.strip() for v in args.speech_views.split(",") if v.strip() and v.strip().lower() != "none")
+    from ..encoders.speech_views import SPEECH_VIEWS
+
+    unknown = [v for v in views if v not in SPEECH_VIEWS]
+    if unknown:
+        raise InputError(f"--speech-views: unknown view(s) {', '.join(unknown)}; known: {', '.join(SPEECH_VIEWS.names())}"
+                         " or none")
+    cfg = RecipeConfig(corpora=corpora, dev=_parse_dev(args.dev), sft=sft, seed=sft.seed, encoding=encoding,
+                       speech_views=views)
     train_recipe(cfg, out=args.out, data_root=args.data_root, command=_command_line())
     return 0
 

@@ -178,6 +178,12 @@ def test_sft_keeps_its_flags_and_preset():
     sft = train_cli._sft_spec().build(a)
     assert (sft.epochs, sft.planner_epochs, sft.seed) == (3, 1, 2) and a.preset == "default"
     assert a.text_encoder == "minilm-emotion" and a.dev == "meld:dev"
+    assert a.speech_views == "compare,whisper"
+
+
+def test_sft_speech_views_refuse_unknown_names(capsys):
+    assert main(["train", "sft", "--dataset", "emodb:all", "--out", "x", "--speech-views", "whisper,nope"]) == 2
+    assert "unknown view(s) nope" in capsys.readouterr().err
 
 
 def test_lora_r_does_not_change_lora_alpha():
