@@ -186,3 +186,6 @@ def test_cli_evaluate_scores_only_the_given_speakers(tiny_checkpoint, tmp_path, 
     assert main(["evaluate", "--dataset", "emodb", "--split", "all", "--speakers", "99", "--checkpoint",
                  str(tiny_checkpoint), "--out", str(tmp_path)]) == 2
     assert "no labelled samples of speaker(s) 99" in capsys.readouterr().err
+    assert main(["evaluate", "--dataset", "emodb", "--split", "all", "--speakers", " , ", "--checkpoint",
+                 str(tiny_checkpoint), "--out", str(tmp_path)]) == 2
+    assert "--speakers names no speaker" in capsys.readouterr().err

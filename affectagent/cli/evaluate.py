@@ -80,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
                              allow_foreign_kb=args.allow_foreign_kb)
     try:
-        speakers = [g.strip() for g in args.speakers.split(",") if g.strip()] if args.speakers else None
+        speakers = None if args.speakers is None else [g.strip() for g in args.speakers.split(",") if g.strip()]
+        if speakers == []:
+            raise InputError("--speakers names no speaker (give a comma list such as 03,08)")
         res = evaluate(agent, dataset=args.dataset, split=args.split, data_root=args.data_root,
                        data_file=args.data_file, limit=args.limit, progress=not args.json, speakers=speakers)
     except InputError as exc:
