@@ -15,8 +15,9 @@ import torch
 
 from .agents.actor import FusionOut, SharedActor
 from .agents.evidence_filter import FilterAction, explain_filter, filter_action
-from .agents.generator import (GenerateAction, describe_branch, describe_face, describe_voice, generate_action, nothing_perceived_note,
-                               open_vocabulary_set, rationale, speech_note)
+from .agents.generator import (GenerateAction, describe_branch, describe_face, describe_voice, generate_action,
+                               nothing_perceived_note, open_vocabulary_set, rationale, speech_note)
+from .agents.layers import branch_weight
 from .agents.observation import (
     BRANCHES,
     LABEL_INDEX,
@@ -168,10 +169,12 @@ class AffectAgentPipeline:
         cfg = self.config
         obs = self.observe(inputs)
         h = self.actor.state(obs)
+        face = obs.fseq_mask.any(1)  # selects the branch weights (``agents/layers.branch_term``)
         plan = None
         if cfg.use_planner:
             acts = None if actions is None else actions.get(Role.PLANNER)
-            plan = plan_action(self.actor.plan_logits(h, obs.cand, obs.branch, obs.fseq_mask.any(1)), sample=sample, actions=acts, generator=generator)
+            plan = plan_action(self.actor.plan_logits(h, obs.cand, obs.branch, face), sample=sample, actions=acts,
+                               generator=generator)
         plans = list(plans_override) if plans_override is not None else self.plans_from(plan, len(inputs))
         evidence = ([list(e) for e in evidence_override] if evidence_override is not None
                     else self.retrieve_cognitive(inputs, plans))
@@ -191,7 +194,7 @@ class AffectAgentPipeline:
                                       [[e.vector for e in v if e.vector is not None] for _, v in perceptual],
                                       spec=self.actor.spec, k=max(cfg.perceptual_k, 1))
         fused = self.actor.fuse(obs, perc, use_raaf=cfg.use_raaf and cfg.use_retrieval, use_moe=cfg.use_moe)
-        gl, sl, attn = self.actor.generate_logits(h, ev, keep, fused, obs.cand, obs.branch, obs.fseq_mask.any(1))
+        gl, sl, attn = self.actor.generate_logits(h, ev, keep, fused, obs.cand, obs.branch, face)
         acts = None if actions is None else actions.get(Role.GENERATOR)
         gen = generate_action(gl, sample=sample, actions=acts, generator=generator)
         return BatchRun(obs=obs, plan=plan, plans=plans, evidence=evidence, ev=ev, filt=filt, perc=perc,
@@ -212,11 +215,10 @@ class AffectAgentPipeline:
                     if f.face_seq is not None and len(f.face_seq) else None)
             n_face = len(f.face_seq) if f.face_seq is not None else 0
             face = bool(run.obs.fseq_mask[i].any())
-            m = BRANCHES.index("audio")
-            weight = (self.actor.generator.branch_gain_face if face else self.actor.generator.branch_gain)[m]
+            voice_weight = branch_weight(self.actor.generator, BRANCHES.index("audio"), face)
             cues = [c for c in (describe_face(expr, n_face), describe_voice(f.info.get("audio_stats")),
                                 describe_branch(f.branch_probs.get("audio"), x.label_set,
-                                                weighed=bool(weight.detach() != 0))) if c]
+                                                weighed=voice_weight != 0)) if c]
             filled = [m for m, flag in (("audio", run.fused.filled_audio[i]), ("visual", run.fused.filled_visual[i])) if bool(flag)]
             routing = run.fused.routing[i].tolist() if self.config.use_moe else None
             text = x.text or f.transcript
@@ -233,8 +235,7 @@ class AffectAgentPipeline:
                 pred.trace = self.trace(i, run)
                 pred.trace["transcript"] = f.transcript  # what ASR heard (None without speech or with a text given)
                 pred.trace["branches"] = {m: {"probs": {k: round(v, 4) for k, v in p.items()},
-                                              "gain": {role: round(float(getattr(head, "branch_gain_face" if face
-                                                                                 else "branch_gain")[j]), 4)
+                                              "gain": {role: round(branch_weight(head, j, face), 4)
                                                        for role, head in (("planner", self.actor.planner),
                                                                           ("generator", self.actor.generator))}}
                                           for j, m in enumerate(BRANCHES) if (p := f.branch_probs.get(m))}

@@ -78,14 +78,14 @@ def whisper_features(name: str, samples, *, threads: int = 1, pad: bool = True) 
     def compute(rows):
         from tqdm.auto import tqdm
 
+        from affectagent.encoders.speech_views import pooled_states
+        from affectagent.encoders.whisper_states import WhisperStates
         from affectagent.media.audio import load_audio
-        from affectagent.nanoemox.features import WhisperStates
 
         enc = WhisperStates(pad_to_window=pad, cpu_threads=threads)
         out = []
         for s in tqdm(rows, desc=f"Whisper {name}"):
-            states = enc(load_audio(s.audio))
-            out.append(np.concatenate([states.mean(0), states.std(0)]))
+            out.append(pooled_states(enc(load_audio(s.audio))))
         return np.stack(out)
 
     return cached_features(f"whisper{'' if pad else '-nopad'}-{name}", samples, compute)

@@ -39,7 +39,6 @@ def train_fold(corpus: str, held: list[str], out: Path, log) -> Path:
     from affectagent.train.recipe import CorpusSpec, RecipeConfig, train_recipe
     from affectagent.train.sft import SFTConfig
 
-    TEXT_FACE_CORPORA = tuple(CorpusSpec(n, "train", k) for n, k in TEXT_FACE_CAPS)
 
     ckpt = out / "agents.pt"
     if ckpt.is_file():
@@ -47,7 +46,7 @@ def train_fold(corpus: str, held: list[str], out: Path, log) -> Path:
         return ckpt
     speech = tuple(CorpusSpec(name, "all", exclude_groups=tuple(held) if name == corpus else ())
                    for name in ("emodb", "ravdess"))
-    corpora = TEXT_FACE_CORPORA + speech
+    corpora = tuple(CorpusSpec(n, "train", k) for n, k in TEXT_FACE_CAPS) + speech
     sft = SFTConfig(planner_epochs=1, epochs=3)  # the shipped checkpoint's settings (BENCHMARKS.md)
     train_recipe(RecipeConfig(corpora=corpora, dev=None, sft=sft), out=out, log=log,
                  command=f"bench/unseen_speakers.py {corpus} held out {','.join(held)}")

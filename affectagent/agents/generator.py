@@ -4,7 +4,8 @@ the fused audio-visual representation; plus its explanation (open-vocabulary set
 Head: the state attends over the kept evidence tokens; a similarity-weighted vote of the kept evidence labels
 (``evidence_vote``) is concatenated with [state; fused audio; fused visual; attended evidence] → label logits (masked to
 the candidates) and sentiment logits. The unimodal branches' posteriors (the speech-emotion branch) enter the label
-logits as a product of experts: + Σ_m g_m · (log p_m(y) − mean_y log p_m), with g learned from 1 (0 in older checkpoints). Action distribution: y ~ Cat(softmax(label logits)); ``sample=False`` = argmax.
+logits as a product of experts: + Σ_m g_m · (log p_m(y) − mean_y log p_m), with g learned from 1 (0 in older
+checkpoints). Action distribution: y ~ Cat(softmax(label logits)); ``sample=False`` = argmax.
 Shapes: B batch · C canonical labels · N evidence · D width.
 """
 from __future__ import annotations
@@ -51,7 +52,8 @@ class GeneratorHead(nn.Module):
                 branch: torch.Tensor | None = None,
                 face: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """h (B, D); tokens (B, N, D); keep (B, N); audio / visual (B, D) fused; branch (B, M, C) the branches'
-        centred log-posteriors, face (B,) bool: the input has a face (selects the branch weight). Returns label logits (B, C), sentiment logits (B, 3), evidence attention (B, N)."""
+        centred log-posteriors, face (B,) bool: the input has a face (selects the branch weight). Returns label logits
+        (B, C), sentiment logits (B, 3), evidence attention (B, N)."""
         kmask = keep & ev.mask
         has = kmask.any(dim=1)
         pooled = torch.zeros_like(h)

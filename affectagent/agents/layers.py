@@ -10,6 +10,12 @@ def mlp(i: int, h: int, o: int, p: float) -> nn.Sequential:
     return nn.Sequential(nn.Linear(i, h), nn.GELU(), nn.Dropout(p), nn.Linear(h, o))
 
 
+def branch_weight(head: nn.Module, m: int, face: bool) -> float:
+    """The weight ``branch_term`` gives branch ``m`` in ``head`` (planner / generator) for an input with or without a
+    face."""
+    return float((head.branch_gain_face if face else head.branch_gain)[m].detach())
+
+
 def branch_term(gain: torch.Tensor, gain_face: torch.Tensor, branch: torch.Tensor | None,
                 face: torch.Tensor | None = None) -> torch.Tensor | float:
     """Σ_m g_m · branch[:, m, :] -> (B, C): the unimodal branches' log-linear vote (a product of experts with learned

@@ -99,6 +99,7 @@ class WhisperTinyASR(_FasterWhisper):
             self._model: Any = WhisperModel(str(path), device="cpu", compute_type="int8",
                                             cpu_threads=self.config.cpu_threads, local_files_only=True)
         self._lock = threading.Lock()
+        self.model = self._model  # the loaded faster-whisper model, shared with the speech-emotion branch's view
         # "-lp": transcripts carry avg_logprob (older cache entries lack it and are recomputed)
         self.info = EncoderInfo(name="whisper-tiny", version=f"tiny.en-int8-ct2-b{self.config.beam_size}-lp",
                                 modality="asr", dim=0)

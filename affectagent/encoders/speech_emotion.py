@@ -21,7 +21,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -170,10 +170,3 @@ class SpeechEmotionBranch:
 
     def probs(self, wave: np.ndarray) -> dict[str, float]:
         return self.probs_from_views(self.views(wave))
-
-
-def restrict(probs: Mapping[str, float], labels: Sequence[str]) -> dict[str, float]:
-    """A posterior renormalised over the labels a task allows (labels the branch never saw are absent)."""
-    kept = {k: float(probs[k]) for k in labels if k in probs}
-    total = sum(kept.values())
-    return {k: v / total for k, v in kept.items()} if total > 0 else {}

@@ -72,7 +72,7 @@ def _whisper_states():
             from .whisper_states import WhisperStates
 
             asr = get_asr("whisper-tiny")
-            model = asr._model if isinstance(asr, WhisperTinyASR) else None
+            model = asr.model if isinstance(asr, WhisperTinyASR) else None
             _whisper.append(WhisperStates(pad_to_window=False, cpu_threads=1, model=model))
         return _whisper[0]
 

@@ -3,7 +3,7 @@ a small fitted model and the extract stage that puts its posterior into ``Featur
 import numpy as np
 import pytest
 
-from affectagent.encoders.speech_emotion import (LinearView, SpeechEmotionBranch, SpeechEmotionModel, restrict,
+from affectagent.encoders.speech_emotion import (LinearView, SpeechEmotionBranch, SpeechEmotionModel,
                                                  resolve_model_path, softmax)
 from affectagent.errors import InputError
 
@@ -52,12 +52,6 @@ def test_model_file_round_trip_keeps_numbers_and_version(tmp_path):
 def test_unknown_model_name_is_a_clear_error():
     with pytest.raises(InputError, match="unknown speech-emotion model 'nope'"):
         resolve_model_path("nope")
-
-
-def test_restrict_renormalises_over_the_allowed_labels():
-    out = restrict({"angry": 0.5, "calm": 0.3, "sad": 0.2}, ["angry", "sad", "fear"])
-    assert out == pytest.approx({"angry": 0.5 / 0.7, "sad": 0.2 / 0.7})
-    assert restrict({"calm": 1.0}, ["angry"]) == {}
 
 
 # ---- real clips -------------------------------------------------------------------------------------------------
