@@ -121,6 +121,8 @@ def _main(argv: list[str] | None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     prefer_passive_openmp()
+    if argv is None:  # the program, not a caller in its own process: media extraction on every core
+        os.environ.setdefault("AFFECTAGENT_WORKERS", "0")  # (encoders/parallel_extract.py; the user's value wins)
     argv, chosen = split_verbosity(list(sys.argv[1:] if argv is None else argv))
     quiet.apply(chosen or quiet.env_level())
     only = command_module(argv)

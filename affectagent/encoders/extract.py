@@ -312,21 +312,14 @@ def _image_stage(image: np.ndarray, cfg: ExtractConfig, cache: FeatureCache,
         run.info["encoders"]["face"] = _tag(face.info)
     if visual is not None:
         run.info["encoders"]["visual"] = _tag(visual.info)
-    digest = hashlib.sha256(f"{img.dtype}|{img.shape}|".encode() + img.tobytes()).hexdigest()
-    key = make_key("image", digest, _tag(face.info) if face else None, _tag(visual.info) if visual else None)
+    key = _image_key(img, face, visual)
     hit = cache.get("visual", key)
     if hit is not None:
         arrays, _ = hit
         run.cached("visual")
     else:
-        rgb = np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
-        arrays = {}
-        if face is not None:
-            with run.timed("face"):
-                arrays["face_seq"] = np.asarray(face.encode_crops([img]), np.float32)
-        if visual is not None:
-            with run.timed("visual"):
-                arrays["visual_emb"] = np.asarray(visual.encode_frames([rgb]), np.float32)
+        with run.timed("face" if face is not None else "visual"):
+            [arrays] = _encode_images([img], face, visual)
         cache.put("visual", key, arrays, {"n_frames": 1, "image": True})
     face_seq = arrays.get("face_seq")
     if face_seq is not None:
@@ -380,6 +373,58 @@ def _audio_source(vinfo: MediaInfo | None, ainfo: MediaInfo | None, run: _Run) -
         if m is not None:
             run.note(f"audio: missing (no audio stream in {m.path.name})")
     return None
+
+
+_IMAGE_BATCH = 64  # still images encoded per batched call in extract_many
+
+
+def _image_key(img: np.ndarray, face: Any, visual: Any) -> str:
+    """Cache key of one still image: its pixels (dtype, shape, bytes) and the encoders that describe it."""
+    digest = hashlib.sha256(f"{img.dtype}|{img.shape}|".encode() + img.tobytes()).hexdigest()
+    return make_key("image", digest, _tag(face.info) if face else None, _tag(visual.info) if visual else None)
+
+
+def _encode_images(imgs: Sequence[np.ndarray], face: Any, visual: Any) -> list[dict[str, np.ndarray]]:
+    """The cache arrays of several still images: face features in one batched ``encode_crops`` call (the FER CNN
+    scores all crops together), the scene descriptor per image."""
+    out: list[dict[str, np.ndarray]] = [{} for _ in imgs]
+    if face is not None:
+        feats = np.asarray(face.encode_crops(list(imgs)), np.float32)
+        for i, row in enumerate(feats):
+            out[i]["face_seq"] = row[None]
+    if visual is not None:
+        for i, img in enumerate(imgs):
+            rgb = np.repeat(img[..., None], 3, axis=-1) if img.ndim == 2 else img
+            out[i]["visual_emb"] = np.asarray(visual.encode_frames([rgb]), np.float32)
+    return out
+
+
+def prime_image_cache(samples: Sequence[Sample], config: ExtractConfig, cache: FeatureCache) -> int:
+    """Encode the still images among ``samples`` that the cache lacks in one batch and store them, so that the
+    per-sample ``extract`` calls that follow are cache hits. Returns how many were encoded. Images that fail here
+    (e.g. a bad shape) are left to ``extract``, which reports them one by one."""
+    imgs = [np.ascontiguousarray(s.image) for s in samples if s.image is not None and s.video is None
+            and s.audio is None]
+    if len(imgs) < 2 or not cache.enabled:
+        return 0
+    quiet = _Run("prime")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MissingEncoderWarning)  # extract() warns once per sample itself
+        face = _build_optional("face", config.face_encoder, quiet)
+        visual = _build_optional("visual", config.visual_encoder, quiet)
+    if face is None and visual is None:
+        return 0
+    keys = [_image_key(img, face, visual) for img in imgs]
+    todo = [i for i, k in enumerate(keys) if not cache.path("visual", k).is_file()]
+    if len(todo) < 2:
+        return 0
+    try:
+        arrays = _encode_images([imgs[i] for i in todo], face, visual)
+    except AffectAgentError:
+        return 0  # one bad image spoils the batch: extract() then finds and reports it
+    for i, a in zip(todo, arrays):
+        cache.put("visual", keys[i], a, {"n_frames": 1, "image": True})
+    return len(todo)
 
 
 def extract(sample: Sample, *, config: ExtractConfig | None = None, cache: FeatureCache | None = None) -> Features:
@@ -461,27 +506,51 @@ def extract(sample: Sample, *, config: ExtractConfig | None = None, cache: Featu
 
 def extract_many(samples: Sequence[Sample], *, config: ExtractConfig | None = None,
                  cache: FeatureCache | None = None, progress: bool = True,
-                 on_error: Literal["raise", "record"] = "raise") -> list[Features]:
-    """``extract`` over many samples with a progress bar.
+                 on_error: Literal["raise", "record"] = "raise", workers: int | None = None) -> list[Features]:
+    """``extract`` over many samples with a progress bar, in input order.
 
     on_error="record": a sample whose input is bad (any ``AffectAgentError``) yields empty ``Features`` with
     ``info["error"]`` set instead of stopping the run.
+    workers: processes for the samples the cache lacks (0 = one per core; None = ``$AFFECTAGENT_WORKERS`` or the
+    process default, see ``parallel_extract``): the first samples run here and decide whether a pool pays off. Still images are encoded in batches (``prime_image_cache``).
     """
+    from .parallel_extract import PROBE, extract_in_pool, resolve_workers, worth_a_pool  # noqa: PLC0415
+
     if on_error not in ("raise", "record"):
         raise ValueError(f"on_error must be 'raise' or 'record', got {on_error!r}")
+    workers = resolve_workers(workers)
     cfg = config or ExtractConfig()
     cache = cache if cache is not None else FeatureCache()
-    items: Any = samples
+    bar = None
     if progress:
         from tqdm.auto import tqdm  # noqa: PLC0415
 
-        items = tqdm(samples, desc="extract", unit="sample")
-    out: list[Features] = []
-    for s in items:
+        bar = tqdm(total=len(samples), desc="extract", unit="sample")
+
+    def one(s: Sample) -> Features:
         try:
-            out.append(extract(s, config=cfg, cache=cache))
+            return extract(s, config=cfg, cache=cache)
         except AffectAgentError as exc:
             if on_error == "raise":
                 raise
-            out.append(Features(info={"id": s.id, "error": f"{type(exc).__name__}: {exc}", "notes": []}))
+            return Features(info={"id": s.id, "error": f"{type(exc).__name__}: {exc}", "notes": []})
+
+    out: list[Features] = []
+    try:
+        start = 0
+        while start < len(samples):
+            if start == PROBE and worth_a_pool(workers=workers, probed=out, remaining=len(samples) - start):
+                out.extend(extract_in_pool(samples[start:], config=cfg, cache=cache, workers=workers,
+                                           on_error=on_error, advance=bar.update if bar is not None else None))
+                break
+            chunk = samples[start:min(start + (PROBE if start < PROBE else _IMAGE_BATCH), len(samples))]
+            prime_image_cache(chunk, cfg, cache)
+            for s in chunk:
+                out.append(one(s))
+                if bar is not None:
+                    bar.update(1)
+            start += len(chunk)
+    finally:
+        if bar is not None:
+            bar.close()
     return out
