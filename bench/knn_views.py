@@ -8,6 +8,9 @@ agreement of the vote with the emotion-tuned encoder's own classifier (when it i
 much of what the neighbours say the generator's own text encoder does not already say. A view whose train rows
 were seen by its encoder (``minilm-emotion`` was fine-tuned on MELD train) also gets its train-set vote
 scored with the row's dialogue excluded, which shows how much better its neighbours look on rows it memorised.
+``--poe``: the dev WF1 of the emotion-tuned text branch alone and multiplied with each view's vote raised to a weight
+g (log p_text + g · log((vote + a/C) / (1 + a)), a = 0.1) over a grid of g and temperatures — the best cell is chosen
+on dev, so it is an upper bound on what the vote can add to that branch, not a result.
 """
 from __future__ import annotations
 
@@ -59,6 +62,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--temperature", type=float, default=0.05)
     ap.add_argument("--data-root", default=None)
+    ap.add_argument("--poe", action="store_true", help="also the product-of-experts upper bound with the text branch")
     args = ap.parse_args()
     name, split = args.train.split(":")
     dname, dsplit = args.dev.split(":")
@@ -74,6 +78,7 @@ def main() -> None:
         groups.setdefault(d, []).append(i)
     own = [np.array(groups[d]) for d in dialogue]
     cache = FeatureCache()
+    poe: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     print(f"train {args.train} ({len(train)}), dev {args.dev} ({len(dev)}), k={args.k}, T={args.temperature}")
     print("| view | dev WF1 | dev acc | train WF1 (own dialogue excluded) |")
     print("|---|---|---|---|")
@@ -86,6 +91,29 @@ def main() -> None:
         pred_tr = vote(s_tr, y_train[top_tr], len(labels), args.temperature).argmax(1)
         print(f"| {enc} | {weighted_f1(y_dev, pred):.4f} | {(pred == y_dev).mean():.4f} | "
               f"{weighted_f1(y_train, pred_tr):.4f} |", flush=True)
+        if args.poe:
+            poe[enc] = (s, y_train[top])
+    if args.poe:
+        print_poe(poe, dev, y_dev, labels)
+
+
+def print_poe(votes: dict, dev, y_dev: np.ndarray, labels: list[str]) -> None:
+    from affectagent.encoders import get_text_encoder
+
+    cfg = EncodingConfig(extract=ExtractConfig(text_encoder="minilm-emotion"))
+    log_text = np.log(np.asarray(get_text_encoder("minilm-emotion").predict_proba(
+        [encoder_text(s, cfg) for s in dev], labels), np.float64) + 1e-9)
+    print(f"\ntext branch (minilm-emotion classifier) alone: dev WF1 {weighted_f1(y_dev, log_text.argmax(1)):.4f}")
+    grid_g, grid_t, a = (0.25, 0.5, 0.75, 1.0), (0.02, 0.05, 0.1), 0.1
+    print("| view | " + " | ".join(f"g={g}" for g in grid_g) + " | (best over T " + "/".join(map(str, grid_t)) + ")")
+    print("|---|" + "---|" * len(grid_g))
+    for enc, (sims, lab) in votes.items():
+        cells = []
+        for g in grid_g:
+            best = max(weighted_f1(y_dev, (log_text + g * np.log((vote(sims, lab, len(labels), t) + a / len(labels))
+                                                               / (1 + a))).argmax(1)) for t in grid_t)
+            cells.append(f"{best:.4f}")
+        print(f"| {enc} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

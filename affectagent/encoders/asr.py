@@ -7,7 +7,8 @@
   text branch (``ExtractConfig.language = "auto"``).
 
 Silero VAD finds the speech first: audio without speech returns an empty transcript without running Whisper (Whisper
-hallucinates "Thank you." on silence), and only the speech regions are decoded. Greedy decoding at temperature 0:
+hallucinates "Thank you." on silence), and only the speech is decoded — nearby regions as one span
+(``decode_spans``: one encoder pass instead of one per region). Greedy decoding at temperature 0:
 deterministic. Every transcript carries the decoder's duration-weighted mean log-probability (``avg_logprob``).
 """
 from __future__ import annotations
@@ -39,6 +40,26 @@ class WhisperConfig:
             raise ValueError("WhisperConfig.beam_size and cpu_threads must be >= 1")
 
 
+# VAD regions closer than MERGE_GAP_S are decoded as one span of at most MERGE_SPAN_S (Whisper's window is 30 s)
+MERGE_GAP_S = 2.0
+MERGE_SPAN_S = 28.0
+
+
+def decode_spans(regions: Sequence[tuple[float, float]], *, max_gap: float = MERGE_GAP_S,
+                 max_span: float = MERGE_SPAN_S) -> list[tuple[float, float]]:
+    """The spans Whisper decodes: consecutive speech regions joined while the silence between them is at most
+    ``max_gap`` s and the joined span at most ``max_span`` s. faster-whisper runs its encoder once per clip on a
+    window padded to 30 s, so three regions of a 5-s clip cost three encoder passes; one span costs one (and reads
+    the pauses as the speaker made them). Regions are (start, end) seconds in time order. Pure."""
+    out: list[tuple[float, float]] = []
+    for a, b in regions:
+        if out and a - out[-1][1] <= max_gap and b - out[-1][0] <= max_span:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((float(a), float(b)))
+    return out
+
+
 def weighted_logprob(segments: Sequence[Any]) -> float | None:
     """Duration-weighted mean of faster-whisper segments' ``avg_logprob`` (None without segments)."""
     pairs = [(max(float(s.end) - float(s.start), 1e-3), float(s.avg_logprob)) for s in segments]
@@ -67,7 +88,7 @@ class _FasterWhisper:
         regions = list(speech) if speech is not None else speech_segments(x, sr=sr)
         if not regions:
             return Transcript(text="", language=lang, segments=[])
-        clips = [float(v) for seg in regions for v in seg]
+        clips = [float(v) for seg in decode_spans(regions) for v in seg]
         with self._lock:
             segments, info = self._model.transcribe(
                 x, language=lang, beam_size=self.config.beam_size, temperature=0.0,
@@ -100,8 +121,8 @@ class WhisperTinyASR(_FasterWhisper):
                                             cpu_threads=self.config.cpu_threads, local_files_only=True)
         self._lock = threading.Lock()
         self.model = self._model  # the loaded faster-whisper model, shared with the speech-emotion branch's view
-        # "-lp": transcripts carry avg_logprob (older cache entries lack it and are recomputed)
-        self.info = EncoderInfo(name="whisper-tiny", version=f"tiny.en-int8-ct2-b{self.config.beam_size}-lp",
+        # "-lp": transcripts carry avg_logprob; "-sp": decoded by ``decode_spans`` (older cache entries are recomputed)
+        self.info = EncoderInfo(name="whisper-tiny", version=f"tiny.en-int8-ct2-b{self.config.beam_size}-lp-sp",
                                 modality="asr", dim=0)
 
 
@@ -158,7 +179,7 @@ class WhisperBaseASR(_FasterWhisper):
             self._model = WhisperModel(str(path), device="cpu", compute_type="int8",
                                        cpu_threads=self.config.cpu_threads, local_files_only=True)
         self._lock = threading.Lock()
-        self.info = EncoderInfo(name="whisper-base", version=f"base-int8-ct2-b{self.config.beam_size}-lp",
+        self.info = EncoderInfo(name="whisper-base", version=f"base-int8-ct2-b{self.config.beam_size}-lp-sp",
                                 modality="asr", dim=0)
 
     def identify_language(self, wave: np.ndarray, sr: int = 16000, *,
