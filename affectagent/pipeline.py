@@ -27,8 +27,10 @@ from .agents.observation import (
     build_evidence_batch,
     build_observation,
     build_perceptual_batch,
+    input_branch_probs,
 )
 from .agents.planner import PlanAction, explain_plan, plan_action, query_plans
+from .encoders.face_pooling import pooled_face
 from .kb.vectors import face_vector, query_vector
 from .schema import (
     SENTIMENTS,
@@ -211,8 +213,7 @@ class AffectAgentPipeline:
             kept = [e for j, e in enumerate(run.evidence[i]) if bool(keep[i, j])]
             dropped = len(run.evidence[i]) - len(kept)
             f = x.features
-            expr = (np.asarray(f.face_seq, np.float32)[:, :7].mean(axis=0).tolist()
-                    if f.face_seq is not None and len(f.face_seq) else None)
+            expr = (pooled_face(f.face_seq)[:7].tolist() if f.face_seq is not None and len(f.face_seq) else None)
             n_face = len(f.face_seq) if f.face_seq is not None else 0
             face = bool(run.obs.fseq_mask[i].any())
             voice_weight = branch_weight(self.actor.generator, BRANCHES.index("audio"), face)
@@ -232,13 +233,14 @@ class AffectAgentPipeline:
                 evidence=tuple(kept),
             )
             if with_trace:
+                branch_probs = input_branch_probs(f)
                 pred.trace = self.trace(i, run)
                 pred.trace["transcript"] = f.transcript  # what ASR heard (None without speech or with a text given)
                 pred.trace["branches"] = {m: {"probs": {k: round(v, 4) for k, v in p.items()},
                                               "gain": {role: round(branch_weight(head, j, face), 4)
                                                        for role, head in (("planner", self.actor.planner),
                                                                           ("generator", self.actor.generator))}}
-                                          for j, m in enumerate(BRANCHES) if (p := f.branch_probs.get(m))}
+                                          for j, m in enumerate(BRANCHES) if (p := branch_probs.get(m))}
                 pred.trace["speech"] = {k: f.info[k] for k in ("speech_language", "transcript_skipped",
                                                                "transcript_dropped", "transcript_logprob")
                                         if k in f.info}

@@ -36,8 +36,9 @@ BRANCH_GAINS: tuple[str, ...] = ("planner.branch_gain", "generator.branch_gain",
 
 
 def upgrade_state_dict(state: dict) -> dict:
-    """Rename legacy head parameters (``LEGACY_KEYS``) and give checkpoints from before the branch gains zero gains
-    (``BRANCH_GAINS``: the branches are then ignored, as they were); other keys unchanged."""
+    """Rename legacy head parameters (``LEGACY_KEYS``) and give checkpoints from before a branch zero gains for it
+    (``BRANCH_GAINS``, padded to ``BRANCHES``: a branch added later — the face branch — is then ignored, as it was);
+    other keys unchanged."""
     out = {}
     for k, v in state.items():
         for old, new in LEGACY_KEYS:
@@ -46,7 +47,9 @@ def upgrade_state_dict(state: dict) -> dict:
                 break
         out[k] = v
     for name in BRANCH_GAINS:
-        out.setdefault(name, torch.zeros(len(BRANCHES)))
+        g = out.get(name, torch.zeros(0))
+        if len(g) < len(BRANCHES):
+            out[name] = torch.cat([g, torch.zeros(len(BRANCHES) - len(g), dtype=g.dtype)])
     return out
 
 

@@ -15,14 +15,15 @@ from typing import Mapping, NamedTuple, Sequence
 import torch
 from torch import nn
 
+from ..encoders.face_pooling import EXPRESSIONS
 from ..fusion.masked import cross_attend
 from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence, Features
 from .distributions import NEG_INF, categorical_entropy
-from .layers import branch_term, mlp
-from .observation import BRANCHES, EvidenceBatch
+from .layers import branch_term, initial_branch_gains, mlp
+from .observation import EvidenceBatch
 
 # FER2013 expression order used by the face encoder's probabilities.
-FER_ORDER = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+FER_ORDER = EXPRESSIONS
 
 
 class GeneratorHead(nn.Module):
@@ -33,11 +34,9 @@ class GeneratorHead(nn.Module):
         self.attn = nn.MultiheadAttention(dim, heads, batch_first=True)
         self.label_mlp = nn.Sequential(nn.LayerNorm(4 * dim + c), mlp(4 * dim + c, 2 * dim, c, dropout))
         self.sentiment_mlp = nn.Sequential(nn.LayerNorm(4 * dim + c), mlp(4 * dim + c, dim, len(SENTIMENTS), dropout))
-        # weight of each unimodal branch's centred log-posterior in the label logits, learned by SFT from 1 (a plain
-        # product of experts; an optimiser step moves it by ~lr, so a start at 0 would stay near 0 for a short SFT);
-        # checkpoints from before the branches load with 0 (ignored)
-        self.branch_gain = nn.Parameter(torch.ones(len(BRANCHES)))
-        self.branch_gain_face = nn.Parameter(torch.zeros(len(BRANCHES)))  # inputs with a face (``branch_term``)
+        # weight of each unimodal branch's centred log-posterior in the label logits, without / with a face in view
+        # (``branch_term``), learned by SFT (``initial_branch_gains``); checkpoints from before a branch load with 0
+        self.branch_gain, self.branch_gain_face = initial_branch_gains()
 
     def evidence_vote(self, ev: EvidenceBatch, keep: torch.Tensor) -> torch.Tensor:
         """(B, C) similarity-weighted label distribution of the kept evidence (zeros when nothing is kept)."""

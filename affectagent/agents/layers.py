@@ -10,6 +10,17 @@ def mlp(i: int, h: int, o: int, p: float) -> nn.Sequential:
     return nn.Sequential(nn.Linear(i, h), nn.GELU(), nn.Dropout(p), nn.Linear(h, o))
 
 
+def initial_branch_gains() -> tuple[nn.Parameter, nn.Parameter]:
+    """(gain, gain_face) parameters (M,) at their starting values: 1 where a branch's weight is fitted by SFT from a
+    product of experts (the voice without a face; the face branch, which exists only with a face), 0 where no training
+    data moves it (the voice with a face in view: the speech corpora have no faces). An optimiser step moves a gain by
+    ~lr, so a start at 0 would stay near 0 for a short SFT."""
+    from .observation import BRANCHES
+
+    return (nn.Parameter(torch.tensor([1.0 if b == "audio" else 0.0 for b in BRANCHES])),
+            nn.Parameter(torch.tensor([1.0 if b == "face" else 0.0 for b in BRANCHES])))
+
+
 def branch_weight(head: nn.Module, m: int, face: bool) -> float:
     """The weight ``branch_term`` gives branch ``m`` in ``head`` (planner / generator) for an input with or without a
     face."""

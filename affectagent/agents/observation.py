@@ -17,14 +17,27 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
+from ..encoders.face_pooling import expression_posterior
 from ..schema import CANONICAL_EMOTIONS, SENTIMENTS, Evidence, FeatureNorm, Features
 
 LABEL_INDEX = {e: i for i, e in enumerate(CANONICAL_EMOTIONS)}
 SENT_INDEX = {s: i for i, s in enumerate(SENTIMENTS)}
 KIND_INDEX = {"support": 0, "confusion": 1, "counter": 2, "plain": 3}
-# Modalities whose unimodal branch posterior (``Features.branch_probs``) reaches the planner and the generator.
-BRANCHES: tuple[str, ...] = ("audio",)
+# Modalities whose unimodal branch posterior reaches the planner and the generator: the speech-emotion branch
+# (``Features.branch_probs["audio"]``) and the face branch (the FER CNN's expression posterior pooled over the frames,
+# ``face_pooling.expression_posterior``; computed here from ``Features.face_seq``).
+BRANCHES: tuple[str, ...] = ("audio", "face")
 BRANCH_FLOOR = 1e-4  # probabilities are floored here before the log
+
+
+def input_branch_probs(f: Features) -> dict[str, Mapping[str, float]]:
+    """Every branch posterior of one input: ``f.branch_probs`` plus the face branch when the input has a face."""
+    out: dict[str, Mapping[str, float]] = dict(f.branch_probs or {})
+    if "face" not in out:
+        face = expression_posterior(f.face_seq)
+        if face is not None:
+            out["face"] = face
+    return out
 
 
 def branch_scores(branch_probs: Sequence[Mapping[str, Mapping[str, float]]]) -> np.ndarray:
@@ -152,7 +165,7 @@ def build_observation(
         text=t(text), text_on=t(on["text"]), ctx=t(ctx), ctx_on=t(on["ctx"]),
         audio=t(audio), audio_on=t(on["audio"]), aseq=t(aseq), aseq_mask=ar_a < t(alen).unsqueeze(1),
         fseq=t(fseq), fseq_mask=ar_f < t(flen).unsqueeze(1), visual=t(visual), visual_on=t(on["visual"]) | (t(flen) > 0),
-        cand=candidate_mask(label_sets), branch=t(branch_scores([f.branch_probs for f in feats])),
+        cand=candidate_mask(label_sets), branch=t(branch_scores([input_branch_probs(f) for f in feats])),
     )
 
 

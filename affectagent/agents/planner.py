@@ -15,8 +15,7 @@ from torch import nn
 
 from ..schema import CANONICAL_EMOTIONS, QueryPlan, counter_sentiment
 from .distributions import NEG_INF, categorical_entropy
-from .layers import branch_term
-from .observation import BRANCHES
+from .layers import branch_term, initial_branch_gains
 
 
 class PlannerHead(nn.Module):
@@ -25,8 +24,7 @@ class PlannerHead(nn.Module):
     def __init__(self, *, dim: int, labels: int) -> None:
         super().__init__()
         self.proj = nn.Linear(dim, labels)
-        self.branch_gain = nn.Parameter(torch.ones(len(BRANCHES)))  # as in GeneratorHead
-        self.branch_gain_face = nn.Parameter(torch.zeros(len(BRANCHES)))
+        self.branch_gain, self.branch_gain_face = initial_branch_gains()  # as in GeneratorHead
 
     def forward(self, h: torch.Tensor, cand: torch.Tensor, branch: torch.Tensor | None = None,
                 face: torch.Tensor | None = None) -> torch.Tensor:

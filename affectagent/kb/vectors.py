@@ -1,23 +1,25 @@
 """How an encoded input becomes knowledge-base vectors and queries (pure numpy).
 
-Text vectors are stored as the encoder gives them; audio (utterance descriptor) and face (mean of the per-frame face
-features) vectors are z-scored with the checkpoint's ``FeatureNorm`` first — the KB L2-normalises every vector, so
+Text vectors are stored as the encoder gives them; audio (utterance descriptor) and face (quality-weighted mean of the
+per-frame face features) vectors are z-scored with the checkpoint's ``FeatureNorm`` first — the KB L2-normalises every vector, so
 cosine then compares standardised features. Queries go through the same map.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from ..encoders.face_pooling import pooled_face
 from ..schema import FeatureNorm, Features
 
 _NORM_KEY = {"text": None, "audio": "audio", "visual": "fseq"}
 
 
 def face_vector(f: Features) -> np.ndarray | None:
-    """(D_f,) mean of the face sequence, or None without a face."""
+    """(D_f,) the face sequence pooled with frame-quality weights (``encoders.face_pooling``; a still image: its
+    one row), or None without a face."""
     if f.face_seq is None or len(f.face_seq) == 0:
         return None
-    return np.asarray(f.face_seq, np.float32).reshape(len(f.face_seq), -1).mean(axis=0)
+    return pooled_face(f.face_seq)
 
 
 def kb_vector(modality: str, vec: np.ndarray | None, norm: FeatureNorm) -> np.ndarray | None:

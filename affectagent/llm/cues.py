@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..agents.generator import describe_face, describe_voice
+from ..encoders.face_pooling import pooled_face
 from ..schema import Features, Sample
 
 _MODALITY_NAMES = {"text": "text", "audio": "audio", "visual": "video/face"}
@@ -54,13 +53,14 @@ class CueText:
 
 def render_cues(*, sample: Sample, features: Features, context_turns: int = 3, max_chars: int = 220) -> CueText:
     """Cues of one sample. ``features`` supplies the transcript (when the sample has no text), the face expression
-    probabilities (``face_seq[:, :7]``, FER order) and the voice statistics (``info["audio_stats"]``)."""
+    probabilities (``face_seq[:, :7]``, FER order, pooled over frames by ``face_pooling.pooled_face``) and the voice
+    statistics (``info["audio_stats"]``)."""
     text = (sample.text or features.transcript or "").strip() or None
     turns = sample.context[-context_turns:] if context_turns > 0 else ()
     context = tuple(_clip(f"{t.speaker}: {t.text}" if t.speaker else t.text, max_chars) for t in turns)
     face = None
     if features.face_seq is not None and len(features.face_seq):
-        expr = np.asarray(features.face_seq, np.float32)[:, :7].mean(axis=0).tolist()
+        expr = pooled_face(features.face_seq)[:7].tolist()
         face = describe_face(expr, len(features.face_seq))
     voice = describe_voice(features.info.get("audio_stats"))
     present = set(features.mask.present())
