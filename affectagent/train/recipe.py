@@ -170,7 +170,7 @@ def train_recipe(config: RecipeConfig, *, out: str | Path, data_root: str | Path
     if config.speech_views:
         speech_model = attach_speech_branch(
             parts, all_samples, [c.name for c in config.corpora], out=out / SPEECH_MODEL_FILE, log=log, cache=cache,
-            config=SpeechTrainConfig(views=config.speech_views, l2=config.speech_l2, progress=False))
+            config=SpeechTrainConfig(views=config.speech_views, l2=config.speech_l2, progress=True))  # minutes at first
     corpus = EncodedCorpus.concat(parts)
     norm = fit_norm(corpus.inputs)
     spec = feature_spec(corpus.inputs)
