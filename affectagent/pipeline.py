@@ -242,8 +242,8 @@ class AffectAgentPipeline:
                                                                           ("generator", self.actor.generator))}}
                                           for j, m in enumerate(BRANCHES) if (p := branch_probs.get(m))}
                 pred.trace["speech"] = {k: f.info[k] for k in ("speech_language", "transcript_skipped",
-                                                               "transcript_dropped", "transcript_logprob")
-                                        if k in f.info}
+                                                               "transcript_dropped", "transcript_logprob",
+                                                               "speaker_norm") if k in f.info}
             out.append(pred)
         return out
 

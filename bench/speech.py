@@ -199,8 +199,10 @@ def run(name: str, split: str, k: int | None, *, compare: bool = False, tune: bo
         print("      recall " + " ".join(f"{c} {r:.2f}" for c, r in zip(labels, per)))
 
 
-def run_branch(folds_of: dict[str, int | None]) -> None:
-    """The shipped branch recipe in every corpus's folds, trained jointly (see the module docstring)."""
+def run_branch(folds_of: dict[str, int | None], *, speaker_norm: bool = False) -> None:
+    """The shipped branch recipe in every corpus's folds, trained jointly (see the module docstring).
+    ``speaker_norm``: every speaker's view features z-scored over that speaker's own clips first (the batch protocol
+    of ``--speaker-norm``; the test speaker's other clips are used, so this is not the one-file protocol)."""
     from affectagent.encoders.speech_emotion import SpeechEmotionModel
     from affectagent.train.speech_emotion import (SpeechTrainConfig, fit_models, label_spaces, load_speech_corpora,
                                                   view_matrix)
@@ -210,6 +212,11 @@ def run_branch(folds_of: dict[str, int | None]) -> None:
     corpus = np.array([s.meta["dataset"] for s in samples])
     y = np.array([s.label for s in samples])
     xs = {v: view_matrix(samples, v, progress=True) for v in cfg.views}
+    if speaker_norm:
+        from affectagent.encoders.speaker_norm import standardise_by_group
+
+        groups = [f"{s.meta['dataset']}:{s.group}" for s in samples]
+        xs = {v: standardise_by_group(x, groups) for v, x in xs.items()}
     classes = tuple(sorted(set(y.tolist())))
     masked = label_spaces(y, corpus, classes)
     unmasked = np.ones_like(masked)
@@ -224,14 +231,16 @@ def run_branch(folds_of: dict[str, int | None]) -> None:
             test = rows[np.asarray(fold.test)]
             train = np.setdiff1d(np.arange(len(y)), test)
             gold.extend(y[test])
-            for tag, spaces in (("", masked), (" without the label-space mask", unmasked)):
+            variants = (("", masked),) if speaker_norm else (("", masked), (" without the label-space mask", unmasked))
+            for tag, spaces in variants:
                 views = fit_models(xs, y, train, classes=classes, spaces=spaces, config=cfg)
                 for keep, key in ((cfg.views, f"branch {'+'.join(cfg.views)}{tag}"),
                                   *(((v,), f"branch {v} alone{tag}") for v in cfg.views)):
                     model = SpeechEmotionModel(classes=classes, views=tuple(v for v in views if v.view in keep))
                     s = model.scores({v: xs[v][test] for v in keep})[:, cols]
                     preds.setdefault(key, []).extend(np.array(labels)[s.argmax(1)])
-        print(f"== {name}: shipped branch recipe, joint training with the other corpus, {len(folds)} folds, one file")
+        protocol = "speaker-normalised (each speaker's clips z-scored together)" if speaker_norm else "one file"
+        print(f"== {name}: shipped branch recipe, joint training with the other corpus, {len(folds)} folds, {protocol}")
         for key, p in preds.items():
             print(f"   {key:<58} UAR {recall_score(gold, p, average='macro'):.4f}  WAR {accuracy_score(gold, p):.4f}")
             per = recall_score(gold, p, labels=labels, average=None)
@@ -251,9 +260,11 @@ def main() -> None:
                     help="encode only the clip's own mel frames, not Whisper's zero-padded 30-s window (~10x faster)")
     ap.add_argument("--branch", action="store_true",
                     help="only the shipped speech-emotion branch recipe (joint training, one file) in the same folds")
+    ap.add_argument("--speaker-norm", action="store_true",
+                    help="--branch: z-score each speaker's views over the speaker's own clips (the batch protocol)")
     args = ap.parse_args()
     if args.branch:
-        run_branch({"emodb": None, "ravdess": 5})
+        run_branch({"emodb": None, "ravdess": 5}, speaker_norm=args.speaker_norm)
         return
     for name in args.corpora.split(","):
         run(name, "all", None if name == "emodb" else 5, compare=args.compare, tune=args.tune_c, whisper=args.whisper,

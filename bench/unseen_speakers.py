@@ -13,6 +13,12 @@ branch alone (its posterior's argmax over the corpus's labels), and the share of
 
     python bench/unseen_speakers.py [--corpora emodb,ravdess] [--out runs/unseen] [--folds N] [--threads 1]
                                     [--weight-scale K]   # diagnostic: the learned branch weights times K
+                                    [--speaker-norm]     # also the batch protocol, below
+
+``--speaker-norm`` adds two rows in the *batch* protocol (not the one-file one): per fold a speaker-normalised branch
+is fitted on the fold's training speakers (``affectagent train speech --speaker-norm`` on them), and the held-out
+speakers' clips are scored with each speaker's clips z-scored together (``evaluate`` of the fold checkpoint with
+``AffectAgent.with_speaker_norm``), beside that branch alone.
 """
 from __future__ import annotations
 
@@ -65,6 +71,40 @@ def branch_predictions(ckpt: Path, samples, labels: tuple[str, ...]) -> list[str
     return [names[i] for i in p[:, cols].argmax(1)]
 
 
+def speaker_norm_branch(corpus: str, held: list[str], out: Path, log) -> Path:
+    """The fold's speaker-normalised branch: EmoDB + RAVDESS minus the held-out speakers (reused when present)."""
+    from affectagent.encoders.speech_emotion import SpeechEmotionModel
+    from affectagent.train.speech_emotion import (SpeechTrainConfig, fit_speech_emotion, load_speech_corpora,
+                                                  view_matrix)
+
+    path = out / "speech_emotion_spknorm.npz"
+    if path.is_file():
+        return path
+    rows = [s for s in load_speech_corpora(("emodb:all", "ravdess:all"), None)
+            if not (s.meta.get("dataset") == corpus and s.group in held)]
+    cfg = SpeechTrainConfig(speaker_norm=True, progress=False)
+    xs = {v: view_matrix(rows, v, progress=False) for v in cfg.views}
+    res = fit_speech_emotion(rows, xs, config=cfg)
+    log(f"  speaker-norm branch: {len(rows)} training clips, out-of-speaker-fold UAR {res.report['oof_uar']:.4f}")
+    res.model.save(path)
+    assert SpeechEmotionModel.load(path).speaker_norm
+    return path
+
+
+def speaker_norm_predictions(model_path: Path, samples, labels: tuple[str, ...]) -> list[str]:
+    from affectagent.encoders.speaker_norm import speaker_key, standardise_by_group
+    from affectagent.encoders.speech_emotion import SpeechEmotionModel
+    from affectagent.train.speech_emotion import view_matrix
+
+    model = SpeechEmotionModel.load(model_path)
+    groups = [speaker_key(s) for s in samples]
+    xs = {v: standardise_by_group(view_matrix(samples, v, progress=False), groups) for v in model.view_names}
+    p = model.posterior(xs)
+    names = [c for c in labels if c in model.classes]
+    cols = [model.classes.index(c) for c in names]
+    return [names[i] for i in p[:, cols].argmax(1)]
+
+
 def scale_branch_weights(agent, k: float) -> None:
     """Diagnostic (--weight-scale): multiply the learned branch weights of planner and generator by ``k``."""
     import torch
@@ -74,7 +114,8 @@ def scale_branch_weights(agent, k: float) -> None:
             head.branch_gain.mul_(k)
 
 
-def run(corpus: str, out_root: Path, max_folds: int | None, log, weight_scale: float = 1.0) -> dict:
+def run(corpus: str, out_root: Path, max_folds: int | None, log, weight_scale: float = 1.0,
+        speaker_norm: bool = False) -> dict:
     from sklearn.metrics import accuracy_score, recall_score
 
     from affectagent import datasets
@@ -86,7 +127,8 @@ def run(corpus: str, out_root: Path, max_folds: int | None, log, weight_scale: f
     labels = datasets.label_space(corpus).canonical
     chunks = speaker_chunks([s.group for s in samples], PER_FOLD[corpus])[:max_folds]
     variants = (("pipeline (full)", "full"), ("pipeline (naive RAG)", "naive_rag"), ("pipeline (No-RAG)", "no_rag"))
-    rows: dict[str, tuple[list, list]] = {k: ([], []) for k in [v[0] for v in variants] + ["branch alone"]}
+    extra = ["pipeline (full), speaker norm", "branch alone, speaker norm"] if speaker_norm else []
+    rows: dict[str, tuple[list, list]] = {k: ([], []) for k in [v[0] for v in variants] + ["branch alone"] + extra}
     t0 = time.time()
     for i, held in enumerate(chunks):
         log(f"{corpus} fold {i + 1}/{len(chunks)}: held-out speakers {','.join(held)}")
@@ -106,19 +148,30 @@ def run(corpus: str, out_root: Path, max_folds: int | None, log, weight_scale: f
                 agent.pipeline.source.kb.close()
         rows["branch alone"][0].extend(gold)
         rows["branch alone"][1].extend(branch_predictions(ckpt, test, labels))
+        if speaker_norm:  # the batch protocol: each held-out speaker's clips are z-scored together
+            spk = speaker_norm_branch(corpus, held, ckpt.parent, log)
+            agent = AffectAgent.load(ckpt, log=lambda m: None).with_speaker_norm(str(spk))
+            res = evaluate(agent, dataset=corpus, split="all", speakers=held, progress=False)
+            by_id = {p.sample_id: p.label for p in res.predictions}
+            rows["pipeline (full), speaker norm"][0].extend(gold)
+            rows["pipeline (full), speaker norm"][1].extend(by_id[s.id] for s in test)
+            agent.pipeline.source.kb.close()
+            rows["branch alone, speaker norm"][0].extend(gold)
+            rows["branch alone, speaker norm"][1].extend(speaker_norm_predictions(spk, test, labels))
         log(f"  fold {i + 1}: pipeline UAR {recall_score(gold, rows['pipeline (full)'][1][-len(gold):], average='macro'):.4f}"
             f"  branch UAR {recall_score(gold, rows['branch alone'][1][-len(gold):], average='macro'):.4f}"
             f"  ({time.time() - t0:.0f} s)")
     full, none = np.array(rows["pipeline (full)"][1]), np.array(rows["pipeline (No-RAG)"][1])
     result = {"corpus": corpus, "folds": [list(h) for h in chunks], "n": len(rows["branch alone"][0]), "rows": {},
               "evidence_changes": round(float((full != none).mean()), 4)}
-    print(f"== {corpus}: {result['n']} held-out clips, {len(chunks)} folds of {PER_FOLD[corpus]} speakers, one file at a time")
+    print(f"== {corpus}: {result['n']} held-out clips, {len(chunks)} folds of {PER_FOLD[corpus]} speakers, one file at a "
+          "time" + (" (the speaker-norm rows: each held-out speaker's clips as one batch)" if speaker_norm else ""))
     for key, (t, p) in rows.items():
         uar, war = recall_score(t, p, average="macro"), accuracy_score(t, p)
         per = recall_score(t, p, labels=list(labels), average=None)
         result["rows"][key] = {"uar": round(float(uar), 4), "war": round(float(war), 4),
                                "recall": {c: round(float(r), 3) for c, r in zip(labels, per)}}
-        print(f"   {key:<22} UAR {uar:.4f}  WAR {war:.4f}   recall " + " ".join(f"{c} {r:.2f}" for c, r in zip(labels, per)))
+        print(f"   {key:<30} UAR {uar:.4f}  WAR {war:.4f}   recall " + " ".join(f"{c} {r:.2f}" for c, r in zip(labels, per)))
     print(f"   retrieval changes the answer (full vs No-RAG) on {result['evidence_changes']:.1%} of the clips")
     return result
 
@@ -133,13 +186,16 @@ def main() -> None:
     ap.add_argument("--weight-scale", type=float, default=1.0,
                     help="diagnostic only: scale the fold checkpoints' learned branch weights at scoring time (the "
                          "shipped recipe uses its learned weights, i.e. 1)")
+    ap.add_argument("--speaker-norm", action="store_true",
+                    help="also score the batch protocol with a per-fold speaker-normalised branch")
     args = ap.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     import torch
 
     torch.set_num_threads(args.threads)
     log = lambda m: print(m, flush=True)  # noqa: E731
-    results = [run(c, Path(args.out), args.folds, log, weight_scale=args.weight_scale) for c in args.corpora.split(",")]
+    results = [run(c, Path(args.out), args.folds, log, weight_scale=args.weight_scale, speaker_norm=args.speaker_norm)
+               for c in args.corpora.split(",")]
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
 

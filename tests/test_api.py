@@ -189,3 +189,24 @@ def test_cli_evaluate_scores_only_the_given_speakers(tiny_checkpoint, tmp_path, 
     assert main(["evaluate", "--dataset", "emodb", "--split", "all", "--speakers", " , ", "--checkpoint",
                  str(tiny_checkpoint), "--out", str(tmp_path)]) == 2
     assert "--speakers names no speaker" in capsys.readouterr().err
+
+
+def test_speaker_norm_is_checked_and_scored_as_its_own_protocol(tiny_checkpoint, tmp_path, capsys):
+    from affectagent.errors import InputError
+
+    agent = AffectAgent.load(tiny_checkpoint, log=lambda m: None)
+    with pytest.raises(InputError, match="not trained on speaker-normalised features"):
+        agent.with_speaker_norm(str(tiny_checkpoint.parent / "speech_emotion.npz"))
+    assert agent.with_speaker_norm("speaker-norm").encoding.speaker_norm == "speaker-norm"
+    assert agent.with_speaker_norm(None).encoding.speaker_norm is None
+    rc = main(["evaluate", "--dataset", "emodb", "--split", "all", "--speakers", "08", "--speaker-norm",
+               "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path), "--json"])
+    m = json.loads(capsys.readouterr().out)
+    assert rc == 0 and m["speaker_norm"] == "speaker-norm" and 0.0 <= m["uar"] <= 1.0
+    from affectagent import datasets
+
+    clips = [s for s in datasets.load("emodb", "all") if s.label and s.group == "08"][:6]
+    preds = agent.with_speaker_norm("speaker-norm").predict(clips, label_set=datasets.label_space("emodb").canonical,
+                                                            explain=True, transcribe=False)
+    assert all(p.trace["speech"]["speaker_norm"] == "applied over 6 files of speaker '08'" for p in preds)
+    assert all(sum(p.trace["branches"]["audio"]["probs"].values()) == pytest.approx(1.0, abs=1e-3) for p in preds)

@@ -35,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help=f"folder for predictions.jsonl (readable by affectagent score), confusion.png, "
                                  f"metrics.json (default {DEFAULT_OUT}); with --model nanoemox: a .jsonl file for the "
                                  "predictions, one line per example (default: none written)")
+    p.add_argument("--speaker-norm", nargs="?", const="speaker-norm", default=None, metavar="MODEL",
+                   help="re-score the voice branch per speaker over the split with a speaker-normalised model "
+                        "(default model: the shipped speaker-norm; or a file from affectagent train speech "
+                        "--speaker-norm): uses the speaker's other files, so it is not the one-file protocol")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     n = p.add_argument_group("Nano-EmoX", "score the Nano-EmoX model on its dev sets (docs/nanoemox.md)")
     n.add_argument("--model", help="nanoemox: score the Nano-EmoX model instead of the agents")
@@ -79,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     log = (lambda m: None) if args.json else print
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
                              allow_foreign_kb=args.allow_foreign_kb)
+    if args.speaker_norm:
+        agent = agent.with_speaker_norm(args.speaker_norm)
     try:
         speakers = None if args.speakers is None else [g.strip() for g in args.speakers.split(",") if g.strip()]
         if speakers == []:

@@ -13,6 +13,8 @@ Shipped models (``affectagent train speech`` rebuilds them from EmoDB + RAVDESS)
   default   ComParE + Whisper late fusion (openSMILE's licence: research / personal use only),
             affectagent/assets/default/speech_emotion.npz — the default checkpoint's branch
   whisper   Whisper only (MIT-licensed end to end), affectagent/assets/speech/speech_emotion_whisper.npz
+  speaker-norm  ComParE + Whisper on speaker-standardised views (``speaker_norm.py``): for batches of one speaker's
+            files only (``--speaker-norm``), affectagent/assets/speech/speech_emotion_spknorm.npz
 ``SpeechEmotionBranch(model).probs(wave16k) -> {label: p}`` computes the model's views and its posterior.
 """
 from __future__ import annotations
@@ -31,7 +33,8 @@ from .speech_views import get_speech_view
 
 ASSET_DIR = PACKAGE_DIR / "assets"
 # the default checkpoint's branch (written beside agents.pt by its recipe) and the MIT-licensed variant
-SHIPPED_MODELS = {"default": "default/speech_emotion.npz", "whisper": "speech/speech_emotion_whisper.npz"}
+SHIPPED_MODELS = {"default": "default/speech_emotion.npz", "whisper": "speech/speech_emotion_whisper.npz",
+                  "speaker-norm": "speech/speech_emotion_spknorm.npz"}
 OFF = ("", "none", "off")
 
 
@@ -84,6 +87,11 @@ class SpeechEmotionModel:
     @property
     def view_names(self) -> tuple[str, ...]:
         return tuple(v.view for v in self.views)
+
+    @property
+    def speaker_norm(self) -> bool:
+        """Trained on speaker-standardised views (``encoders/speaker_norm.py``): valid only over a speaker's batch."""
+        return bool(self.meta.get("speaker_norm"))
 
     def scores(self, xs: Mapping[str, np.ndarray]) -> np.ndarray:
         """{view: (N, D_v)} -> (N, K) fused standardised scores."""
@@ -153,6 +161,9 @@ class SpeechEmotionBranch:
     """A model + the views it needs: ``probs(wave16k)`` -> {label: probability}."""
 
     def __init__(self, model: SpeechEmotionModel, *, name: str = "custom") -> None:
+        if model.speaker_norm:
+            raise InputError(f"speech-emotion model {name!r} scores speaker-normalised features, which one file does "
+                             "not have; use it with --speaker-norm over a batch of the speaker's files")
         self.model = model
         self.name = name
         self.tag = f"speech-emotion:{name}@{model.version()}"

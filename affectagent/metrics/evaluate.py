@@ -107,7 +107,9 @@ def evaluate(agent, *, dataset: str, split: str, data_root: str | Path | None = 
              data_file: str | Path | None = None, limit: int | None = None, progress: bool = True,
              speakers: Sequence[str] | None = None) -> EvalResult:
     """Score ``agent`` on a labelled split (every sample encoded and answered on its own: no statistic of other
-    test samples is used). ``speakers``: only samples of these ``Sample.group`` values (held-out speaker folds)."""
+    test samples is used — unless the agent re-scores the voice per speaker, ``AffectAgent.with_speaker_norm``, which
+    uses each speaker's other files of the split). ``speakers``: only samples of these ``Sample.group`` values
+    (held-out speaker folds)."""
     from ..encoders.inputs import encode_inputs
     from ..train.recipe import extract_config_for
     from ..train.sft import run_inference
@@ -139,6 +141,8 @@ def evaluate(agent, *, dataset: str, split: str, data_root: str | Path | None = 
     metrics = (score_sentiment(samples, preds, dataset=dataset) if sentiment_only
                else score_predictions(samples, preds, dataset=dataset))
     metrics["split"] = split
+    if enc.speaker_norm:
+        metrics["speaker_norm"] = enc.speaker_norm  # not the one-file protocol: the speaker's other files were used
     if seen:
         metrics["note"] = (f"{dataset}:{split} is part of this checkpoint's training data: scores are in-sample "
                            "(evidence from the same dialogue/speaker excluded); use held-out folds for real numbers")

@@ -35,7 +35,9 @@ TEMPERATURE_GRID = tuple(float(t) for t in np.round(np.geomspace(0.25, 8.0, 31),
 class SpeechTrainConfig:
     """corpora: NAME[:SPLIT] of labelled speech corpora. views: speech views (compare, whisper). l2: the L2
     weight λ of each view's softmax regression. folds: speaker folds for the temperature and the out-of-fold
-    posteriors. data_root: data folder (default: affectagent.paths.data_root()). out: the model file. progress: tqdm bars."""
+    posteriors. data_root: data folder (default: affectagent.paths.data_root()). out: the model file. progress: tqdm bars.
+    speaker_norm: fit on views z-scored within each speaker (``encoders/speaker_norm.py``; the model is then valid only
+    over batches of one speaker's files)."""
 
     corpora: tuple[str, ...] = ("emodb:all", "ravdess:all")
     views: tuple[str, ...] = ("compare", "whisper")
@@ -44,6 +46,7 @@ class SpeechTrainConfig:
     data_root: str | None = None
     out: str = str(ASSET_DIR / "default" / "speech_emotion.npz")
     progress: bool = True
+    speaker_norm: bool = False
 
     def __post_init__(self) -> None:
         if not self.corpora or not self.views:
@@ -206,6 +209,10 @@ def fit_speech_emotion(samples: Sequence[Sample], xs: Mapping[str, np.ndarray], 
     groups = list(groups) if groups is not None else [f"{s.meta.get('dataset', '')}:{s.group}" for s in samples]
     classes = tuple(sorted(set(y.tolist())))
     spaces = label_spaces(y, [g.split(":")[0] for g in groups], classes)
+    if config.speaker_norm:
+        from ..encoders.speaker_norm import standardise_by_group  # noqa: PLC0415
+
+        xs = {v: standardise_by_group(x, groups) for v, x in xs.items()}
     oof = out_of_fold_scores(xs, y, groups, classes=classes, spaces=spaces, config=config)
     y_idx = np.array([classes.index(v) for v in y])
     tau = fit_temperature(np.where(spaces, oof, -1e3), y_idx)  # calibrated within each row's label space
@@ -228,7 +235,7 @@ def fit_speech_emotion(samples: Sequence[Sample], xs: Mapping[str, np.ndarray], 
     report["per_corpus"] = per_corpus
     model = SpeechEmotionModel(classes=classes, views=views, temperature=tau,
                                meta={"corpora": list(config.corpora), "n": len(y), "l2": config.l2,
-                                     "oof_uar": report["oof_uar"]})
+                                     "oof_uar": report["oof_uar"], "speaker_norm": config.speaker_norm})
     return SpeechTrainResult(model=model, oof_probs=oof_probs, classes=classes, report=report)
 
 
