@@ -289,7 +289,11 @@ def encode_chunk(batch: list[Sample], *, modalities: frozenset[str], enc: _Encod
 
 
 def chunk_encoder(config: BuildConfig, modalities: frozenset[str]) -> Callable[[list[Sample]], ChunkVectors]:
-    """An engine worker's ``encode_chunk`` with its own encoders (built lazily, once per worker)."""
+    """An engine worker's ``encode_chunk`` with its own encoders (built lazily, once per worker). The engine already
+    spreads the work over processes, so this worker extracts in-process (no pool of its own)."""
+    import os
+
+    os.environ["AFFECTAGENT_WORKERS"] = "1"  # this worker process only (encoders/parallel_extract.py)
     return partial(encode_chunk, modalities=modalities, enc=_Encoders(config))
 
 
