@@ -190,18 +190,20 @@ class AffectAgent:
                       language=ext.language if language is None else language)
         return replace(self, encoding=replace(self.encoding, extract=ext))
 
-    def with_speaker_norm(self, model: str | None = "speaker-norm") -> "AffectAgent":
+    def with_speaker_norm(self, model: str | None = "speaker-norm", *, stats: dict | None = None) -> "AffectAgent":
         """The same agents with the voice branch re-scored per speaker over each ``predict`` batch by a
         speaker-normalised model (``encoders/speaker_norm.py``: a shipped name or a file from ``affectagent train
         speech --speaker-norm``); the batch's files are grouped by ``Sample.group`` / ``Sample.speaker`` (none: the
-        batch is one speaker). None turns it off. The model is checked here (one-line error when it is not one)."""
+        batch is one speaker). None turns it off. The model is checked here (one-line error when it is not one).
+        ``stats``: per-speaker statistics computed over a larger batch (``encoders.speaker_norm.speaker_statistics``),
+        so that inputs predicted one at a time are normalised with their speaker's whole batch."""
         if model is not None:
             from .encoders.speech_emotion import SpeechEmotionModel, resolve_model_path
 
             if not SpeechEmotionModel.load(resolve_model_path(model)).speaker_norm:
                 raise InputError(f"speech-emotion model {model!r} was not trained on speaker-normalised features "
                                  "(affectagent train speech --speaker-norm --out FILE makes one)")
-        return replace(self, encoding=replace(self.encoding, speaker_norm=model))
+        return replace(self, encoding=replace(self.encoding, speaker_norm=model, speaker_stats=stats))
 
     # ---- prediction --------------------------------------------------------------------------------------------
     def predict(self, samples: Sequence[Sample], *, label_set: Sequence[str] | None = None, explain: bool = False,

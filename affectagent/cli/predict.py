@@ -65,6 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp = p.add_argument_group("speech", "how the voice is read (README: Speech language)")
     sp.add_argument("--transcribe", action=argparse.BooleanOptionalAction, default=True,
                     help="run speech recognition when an input has audio and no --text (default: on)")
+    sp.add_argument("--speaker-norm", nargs="?", const="speaker-norm", default=None, metavar="MODEL",
+                    help="a batch of one speaker's files (a folder; a manifest's speaker column groups several "
+                         "speakers): re-score the voice branch with each speaker's statistics over the batch, by a "
+                         "speaker-normalised model (default: the shipped speaker-norm); needs >= 5 files per speaker")
     sp.add_argument("--language", default="en", metavar="CODE|auto",
                     help="the speech's language: en (the ASR and the text branch read English only), another code "
                          "such as de (no transcript feeds the text branch; the voice still counts) or auto (the "
@@ -321,6 +325,8 @@ def _neural_predictor(args: argparse.Namespace, labels, log) -> Callable:
     agent = AffectAgent.load(args.checkpoint, kb=args.kb, config=config, data_root=args.data_root, log=log,
                              allow_foreign_kb=args.allow_foreign_kb)
     agent = agent.with_speech(transcribe=args.transcribe, language=args.language)
+    if args.speaker_norm:
+        agent = agent.with_speaker_norm(args.speaker_norm, stats=getattr(args, "speaker_stats", None))
     return lambda sample: agent.predict([sample], label_set=labels, explain=args.explain, raer=raer)[0]
 
 
@@ -362,6 +368,12 @@ def _check_agent_options(args: argparse.Namespace) -> None:
     args.language = check_language(args.language)
     _select_model(args)
     _check_nanoemox_options(args)
+    if args.speaker_norm and args.timeline:
+        raise InputError("--speaker-norm is for a batch of files, not --timeline")
+    if args.speaker_norm and args.agents != "neural":
+        raise InputError("--speaker-norm is for the neural agents (--agents neural)")
+    if args.speaker_norm and not is_batch(args):
+        raise InputError("--speaker-norm needs a batch of the speaker's files (a folder or a manifest), not one input")
     if args.agents == NANOEMOX and (args.language != "en" or not args.transcribe):
         raise InputError("--language / --no-transcribe are for the AffectAgent agents; Nano-EmoX reads speech with "
                          "its own Whisper encoder")
@@ -570,6 +582,24 @@ def _print_row(row) -> None:
         print(f"{row.id}\terror: {row.error}")
 
 
+def _speaker_stats(args: argparse.Namespace, items, log) -> dict:
+    """--speaker-norm: each speaker's view statistics over the batch's audio / video files (folder files: one
+    speaker; manifest rows: their speaker column)."""
+    from ..encoders.speaker_norm import MIN_UTTERANCES, speaker_statistics
+    from ..schema import Sample
+
+    samples = [it.sample if it.sample is not None else
+               Sample(id=it.id, audio=it.media if it.kind == "audio" else None,
+                      video=it.media if it.kind == "video" else None)
+               for it in items if it.sample is not None or it.kind in ("audio", "video")]
+    stats = speaker_statistics(samples, model_name=args.speaker_norm, progress=args.progress)
+    if not stats:
+        raise InputError(f"--speaker-norm: no speaker has {MIN_UTTERANCES} or more readable audio files in this batch")
+    log(f"speaker normalisation: statistics of {len(stats)} speaker(s) over the batch ("
+        + ", ".join(sorted(stats)[:5]) + (" ..." if len(stats) > 5 else "") + ")")
+    return stats
+
+
 def run_batch(args: argparse.Namespace) -> int:
     """PATH... [--out FILE]: every input one row (see ``affectagent.batch``); exit 1 when some inputs failed."""
     from ..batch import LazyPredict, discover
@@ -591,6 +621,8 @@ def run_batch(args: argparse.Namespace) -> int:
         print(f"{found.ignored} file(s) in the folders are not video, audio or image files and were left out",
               file=sys.stderr)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731 - stdout carries rows or the summary
+    if args.speaker_norm:
+        args.speaker_stats = _speaker_stats(args, found.items, log)
     predict = LazyPredict(lambda: _predictor(args, labels, log))
     if out is None:
         on_row = (lambda r: print(scrub(json.dumps(r.to_record(), ensure_ascii=False))[0], flush=True)) \

@@ -28,12 +28,14 @@ class EncodingConfig:
     """extract: which encoders and decoding settings; context_turns: previous utterances embedded as context
     (0 = none); exclude_related: apply the leakage rule (training) instead of excluding only the sample's own id;
     speaker_norm: a speaker-normalised speech-emotion model (``encoders/speaker_norm.py``) that re-scores the batch's
-    audio per speaker, None = every file on its own."""
+    audio per speaker, None = every file on its own; speaker_stats: precomputed statistics per speaker
+    (``speaker_norm.speaker_statistics``) for batches answered file by file."""
 
     extract: ExtractConfig = field(default_factory=ExtractConfig)
     context_turns: int = 3
     exclude_related: bool = False
     speaker_norm: str | None = None
+    speaker_stats: dict | None = None  # speaker -> view -> (mean, std) computed over a larger batch (``speaker_norm``)
 
     def __post_init__(self) -> None:
         if self.context_turns < 0:
@@ -116,7 +118,8 @@ def encode_inputs(
     if config.speaker_norm:
         from .speaker_norm import renormalised_branch  # noqa: PLC0415
 
-        feats = renormalised_branch(samples, feats, model_name=config.speaker_norm, cache=cache)
+        feats = renormalised_branch(samples, feats, model_name=config.speaker_norm, cache=cache,
+                                    stats=config.speaker_stats)
     # The emotion-tuned encoder already reads the context inside its input string (``encoder_text``).
     turns = 0 if config.extract.text_encoder == "minilm-emotion" else config.context_turns
     ctx_texts = [context_string(s, turns) for s in samples]

@@ -8,7 +8,8 @@ Training: ``affectagent train speech --speaker-norm`` fits a branch on speaker-s
 it: ``SpeechEmotionModel.speaker_norm``; shipped as ``speaker-norm``). Inference: ``renormalised_branch`` re-scores
 the audio inputs of a batch grouped by speaker (``Sample.group``, else ``Sample.speaker``, else one group for the whole
 batch: the folder is one speaker). A speaker with fewer than ``MIN_UTTERANCES`` files keeps its one-file posterior
-and says so in ``Features.info["speaker_norm"]``.
+and says so in ``Features.info["speaker_norm"]``. ``predict FOLDER --speaker-norm`` answers file by file, so it first
+computes each speaker's statistics over the whole batch (``speaker_statistics``) and scores every file with them.
 """
 from __future__ import annotations
 
@@ -33,12 +34,63 @@ def standardise_by_group(x: np.ndarray, groups: Sequence[str]) -> np.ndarray:
         raise ValueError(f"{len(groups)} groups for {len(x)} rows")
     out = np.empty_like(x)
     g = np.asarray(groups)
-    for name in dict.fromkeys(g.tolist()):
-        m = g == name
-        mu = x[m].mean(axis=0)
-        sd = x[m].std(axis=0)
-        out[m] = (x[m] - mu) / np.where(sd < _STD_FLOOR, 1.0, sd)
+    for name, (mu, sd) in group_statistics(x, groups).items():
+        out[g == name] = standardise_with(x[g == name], mu, sd)
     return out
+
+
+SpeakerStats = dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]  # speaker -> view -> (mean, std)
+
+
+def group_statistics(x: np.ndarray, groups: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{group: (mean (D,), std (D,))} of the rows of each group. Pure."""
+    x = np.asarray(x, np.float64)
+    g = np.asarray(groups)
+    return {name: (x[g == name].mean(axis=0), x[g == name].std(axis=0)) for name in dict.fromkeys(g.tolist())}
+
+
+def standardise_with(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """(N, D) rows z-scored with given statistics (a constant column becomes 0). Pure."""
+    return (np.asarray(x, np.float64) - mean) / np.where(std < _STD_FLOOR, 1.0, std)
+
+
+def speaker_statistics(samples: Sequence[Sample], *, model_name: str, cache: FeatureCache | None = None,
+                       min_utterances: int = MIN_UTTERANCES, progress: bool = False) -> SpeakerStats:
+    """Per speaker (``speaker_key``) with at least ``min_utterances`` readable audio files among ``samples``: the mean
+    and std of each view the model ``model_name`` needs. A file whose audio cannot be read is left out here (its own
+    prediction reports the error). For ``predict FOLDER --speaker-norm``: computed once over the batch, then each
+    file is scored alone with its speaker's statistics."""
+    from ..train.speech_emotion import view_matrix  # noqa: PLC0415
+
+    model = _speaker_norm_model(model_name)
+    items = [s for s in samples if s.audio or s.video]
+    if progress:
+        from tqdm.auto import tqdm  # noqa: PLC0415
+
+        items = tqdm(items, desc="speaker statistics", unit="file")
+    rows: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
+    from ..errors import AffectAgentError  # noqa: PLC0415
+
+    for s in items:
+        one = replace(s, audio=s.audio or s.video)
+        try:
+            got = {v: view_matrix([one], v, cache=cache, progress=False)[0] for v in model.view_names}
+        except AffectAgentError:
+            continue
+        for v, x in got.items():
+            rows[speaker_key(s)][v].append(x)
+    return {spk: {v: group_statistics(np.stack(xs), ["all"] * len(xs))["all"] for v, xs in views.items()}
+            for spk, views in rows.items() if len(next(iter(views.values()))) >= min_utterances}
+
+
+def _speaker_norm_model(model_name: str):
+    from .speech_emotion import SpeechEmotionModel, resolve_model_path  # noqa: PLC0415
+
+    model = SpeechEmotionModel.load(resolve_model_path(model_name))
+    if not model.speaker_norm:
+        raise InputError(f"speech-emotion model {model_name!r} was not trained on speaker-normalised features; train "
+                         "one with: affectagent train speech --speaker-norm --out FILE (or use 'speaker-norm')")
+    return model
 
 
 def speaker_key(sample: Sample) -> str:
@@ -49,40 +101,37 @@ def speaker_key(sample: Sample) -> str:
 
 def renormalised_branch(samples: Sequence[Sample], feats: Sequence[Features], *, model_name: str,
                         cache: FeatureCache | None = None, min_utterances: int = MIN_UTTERANCES,
-                        log=None) -> list[Features]:
+                        stats: SpeakerStats | None = None) -> list[Features]:
     """``feats`` with the audio branch posterior of every input that has audio recomputed by the speaker-normalised
-    model ``model_name`` over its speaker's files in this batch (see the module docstring)."""
+    model ``model_name``, each speaker's view features z-scored with ``stats`` (from ``speaker_statistics``) or, for
+    speakers ``stats`` lacks, over that speaker's files in this batch (see the module docstring)."""
     from ..train.speech_emotion import view_matrix  # noqa: PLC0415 - the cached view features
-    from .speech_emotion import SpeechEmotionModel, resolve_model_path  # noqa: PLC0415
 
-    model = SpeechEmotionModel.load(resolve_model_path(model_name))
-    if not model.speaker_norm:
-        raise InputError(f"speech-emotion model {model_name!r} was not trained on speaker-normalised features; train "
-                         "one with: affectagent train speech --speaker-norm --out FILE (or use 'speaker-norm')")
+    model = _speaker_norm_model(model_name)
+    stats = dict(stats or {})
     out = list(feats)
     rows = [i for i, f in enumerate(feats) if f.audio_emb is not None and (samples[i].audio or samples[i].video)]
     by_speaker: dict[str, list[int]] = defaultdict(list)
     for i in rows:
         by_speaker[speaker_key(samples[i])].append(i)
-    use = [i for idx in by_speaker.values() if len(idx) >= min_utterances for i in idx]
     for spk, idx in by_speaker.items():
-        if len(idx) < min_utterances:
+        if spk not in stats and len(idx) < min_utterances:
             note = (f"not applied: {len(idx)} file(s) of speaker {spk!r} in this batch, needs >= {min_utterances}; "
                     "the one-file posterior is kept")
             for i in idx:
                 out[i] = replace(out[i], info={**out[i].info, "speaker_norm": note})
-            if log is not None:
-                log(f"speaker normalisation {note}")
-    if not use:
-        return out
-    audio = [replace(samples[i], audio=samples[i].audio or samples[i].video) for i in use]
-    groups = [speaker_key(samples[i]) for i in use]
-    xs = {v: standardise_by_group(view_matrix(audio, v, cache=cache, progress=False), groups)
-          for v in model.view_names}
-    for i, p in zip(use, model.posterior(xs)):
-        probs = {c: float(round(q, 6)) for c, q in zip(model.classes, p)}
-        f = out[i]
-        out[i] = replace(f, branch_probs={**f.branch_probs, "audio": probs},
-                         info={**f.info, "speaker_norm": f"applied over {len(by_speaker[speaker_key(samples[i])])} "
-                                                         f"files of speaker {speaker_key(samples[i])!r}"})
+            continue
+        audio = [replace(samples[i], audio=samples[i].audio or samples[i].video) for i in idx]
+        raw = {v: view_matrix(audio, v, cache=cache, progress=False) for v in model.view_names}
+        if spk in stats:
+            how = f"applied with the statistics of speaker {spk!r} over the whole batch"
+        else:
+            stats[spk] = {v: group_statistics(x, ["all"] * len(x))["all"] for v, x in raw.items()}
+            how = f"applied over {len(idx)} files of speaker {spk!r}"
+        xs = {v: standardise_with(x, *stats[spk][v]) for v, x in raw.items()}
+        for i, p in zip(idx, model.posterior(xs)):
+            probs = {c: float(round(q, 6)) for c, q in zip(model.classes, p)}
+            f = out[i]
+            out[i] = replace(f, branch_probs={**f.branch_probs, "audio": probs},
+                             info={**f.info, "speaker_norm": how})
     return out

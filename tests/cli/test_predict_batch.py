@@ -173,3 +173,29 @@ def test_labels_help_tells_the_shipped_checkpoints_default(capsys):
         main(["predict", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert f"these {len(shipped)}: {', '.join(shipped)}" in help_text
+
+
+def test_speaker_norm_over_a_folder_of_one_speakers_files(tiny_checkpoint, tmp_path, capsys):
+    """A folder of one EmoDB speaker's clips (and a corrupt file): the voice branch is re-scored with the folder's
+    statistics; one input, a text-only run or the LLM agents refuse the option in one line."""
+    clips = [s for s in datasets.load("emodb", "all") if s.label and s.group == "08"][:6]
+    folder = tmp_path / "spk"
+    folder.mkdir()
+    for s in clips:
+        (folder / s.audio.name).symlink_to(s.audio)
+    (folder / "broken.wav").write_bytes(b"RIFF not really a wav")
+    base = ["predict", str(folder), "--no-progress", "--no-transcribe", "--labels",
+            ",".join(datasets.label_space("emodb").canonical), *_ck(tiny_checkpoint)]
+    assert main(base + ["--out", str(tmp_path / "plain.jsonl")]) == 1
+    assert main(base + ["--out", str(tmp_path / "norm.jsonl"), "--speaker-norm"]) == 1  # the broken file's row
+    err = capsys.readouterr().err
+    assert "speaker normalisation: statistics of 1 speaker(s) over the batch (batch)" in err
+    plain = {r.id: r for r in read_rows(tmp_path / "plain.jsonl")}
+    norm = {r.id: r for r in read_rows(tmp_path / "norm.jsonl")}
+    assert set(plain) == set(norm) and not norm["broken.wav"].ok
+    ok = [rid for rid in norm if norm[rid].ok]
+    assert len(ok) == 6 and any(norm[rid].probs != plain[rid].probs for rid in ok)
+    for argv, msg in ((["predict", str(folder / clips[0].audio.name), "--speaker-norm"], "needs a batch"),
+                      (["predict", str(folder), "--speaker-norm", "--agents", "llm"], "for the neural agents")):
+        assert main(argv + _ck(tiny_checkpoint)) == 2
+        assert msg in capsys.readouterr().err
