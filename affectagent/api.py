@@ -198,11 +198,9 @@ class AffectAgent:
         ``stats``: per-speaker statistics computed over a larger batch (``encoders.speaker_norm.speaker_statistics``),
         so that inputs predicted one at a time are normalised with their speaker's whole batch."""
         if model is not None:
-            from .encoders.speech_emotion import SpeechEmotionModel, resolve_model_path
+            from .encoders.speaker_norm import load_speaker_norm_model
 
-            if not SpeechEmotionModel.load(resolve_model_path(model)).speaker_norm:
-                raise InputError(f"speech-emotion model {model!r} was not trained on speaker-normalised features "
-                                 "(affectagent train speech --speaker-norm --out FILE makes one)")
+            load_speaker_norm_model(model)
         return replace(self, encoding=replace(self.encoding, speaker_norm=model, speaker_stats=stats))
 
     # ---- prediction --------------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import AffectAgentError, InputError
 from ..schema import Features, Sample
 from .cache import FeatureCache
 
@@ -42,11 +42,17 @@ def standardise_by_group(x: np.ndarray, groups: Sequence[str]) -> np.ndarray:
 SpeakerStats = dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]  # speaker -> view -> (mean, std)
 
 
+def column_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (D,), std (D,)) of the rows of ``x``. Pure."""
+    x = np.asarray(x, np.float64)
+    return x.mean(axis=0), x.std(axis=0)
+
+
 def group_statistics(x: np.ndarray, groups: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{group: (mean (D,), std (D,))} of the rows of each group. Pure."""
     x = np.asarray(x, np.float64)
     g = np.asarray(groups)
-    return {name: (x[g == name].mean(axis=0), x[g == name].std(axis=0)) for name in dict.fromkeys(g.tolist())}
+    return {name: column_statistics(x[g == name]) for name in dict.fromkeys(g.tolist())}
 
 
 def standardise_with(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
@@ -62,15 +68,13 @@ def speaker_statistics(samples: Sequence[Sample], *, model_name: str, cache: Fea
     file is scored alone with its speaker's statistics."""
     from ..train.speech_emotion import view_matrix  # noqa: PLC0415
 
-    model = _speaker_norm_model(model_name)
+    model = load_speaker_norm_model(model_name)
     items = [s for s in samples if s.audio or s.video]
     if progress:
         from tqdm.auto import tqdm  # noqa: PLC0415
 
         items = tqdm(items, desc="speaker statistics", unit="file")
     rows: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
-    from ..errors import AffectAgentError  # noqa: PLC0415
-
     for s in items:
         one = replace(s, audio=s.audio or s.video)
         try:
@@ -79,11 +83,13 @@ def speaker_statistics(samples: Sequence[Sample], *, model_name: str, cache: Fea
             continue
         for v, x in got.items():
             rows[speaker_key(s)][v].append(x)
-    return {spk: {v: group_statistics(np.stack(xs), ["all"] * len(xs))["all"] for v, xs in views.items()}
+    return {spk: {v: column_statistics(np.stack(xs)) for v, xs in views.items()}
             for spk, views in rows.items() if len(next(iter(views.values()))) >= min_utterances}
 
 
-def _speaker_norm_model(model_name: str):
+def load_speaker_norm_model(model_name: str):
+    """The speech-emotion model ``model_name`` (shipped name or file), refused in one line unless it was trained on
+    speaker-normalised features."""
     from .speech_emotion import SpeechEmotionModel, resolve_model_path  # noqa: PLC0415
 
     model = SpeechEmotionModel.load(resolve_model_path(model_name))
@@ -107,7 +113,7 @@ def renormalised_branch(samples: Sequence[Sample], feats: Sequence[Features], *,
     speakers ``stats`` lacks, over that speaker's files in this batch (see the module docstring)."""
     from ..train.speech_emotion import view_matrix  # noqa: PLC0415 - the cached view features
 
-    model = _speaker_norm_model(model_name)
+    model = load_speaker_norm_model(model_name)
     stats = dict(stats or {})
     out = list(feats)
     rows = [i for i, f in enumerate(feats) if f.audio_emb is not None and (samples[i].audio or samples[i].video)]
@@ -126,7 +132,7 @@ def renormalised_branch(samples: Sequence[Sample], feats: Sequence[Features], *,
         if spk in stats:
             how = f"applied with the statistics of speaker {spk!r} over the whole batch"
         else:
-            stats[spk] = {v: group_statistics(x, ["all"] * len(x))["all"] for v, x in raw.items()}
+            stats[spk] = {v: column_statistics(x) for v, x in raw.items()}
             how = f"applied over {len(idx)} files of speaker {spk!r}"
         xs = {v: standardise_with(x, *stats[spk][v]) for v, x in raw.items()}
         for i, p in zip(idx, model.posterior(xs)):
