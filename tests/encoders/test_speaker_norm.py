@@ -13,6 +13,8 @@ from affectagent.encoders.speech_emotion import SpeechEmotionBranch, SpeechEmoti
 from affectagent.errors import InputError
 from affectagent.schema import Sample
 
+from .emodb_speakers import emodb_by_speaker
+
 
 def test_standardise_by_group_z_scores_each_group_alone():
     x = np.array([[1.0, 5.0], [3.0, 5.0], [10.0, 0.0], [20.0, 2.0], [30.0, 4.0]])
@@ -35,13 +37,8 @@ def test_speaker_key_prefers_the_corpus_speaker_then_the_name_then_the_batch():
 
 @pytest.fixture(scope="module")
 def emodb_split():
-    from affectagent.train.speech_emotion import load_speech_corpora
-
-    rows = load_speech_corpora(("emodb:all",), None)
-    by: dict[str, list] = {}
-    for s in rows:
-        by.setdefault(s.group, []).append(s)
-    speakers = sorted(by)
+    by = emodb_by_speaker()
+    speakers = list(by)
     train = [s for g in speakers[:4] for s in by[g][:12]]
     held = by[speakers[4]][:10]
     return train, held

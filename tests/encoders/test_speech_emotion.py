@@ -7,6 +7,8 @@ from affectagent.encoders.speech_emotion import (LinearView, SpeechEmotionBranch
                                                  resolve_model_path, softmax)
 from affectagent.errors import InputError
 
+from .emodb_speakers import emodb_by_speaker
+
 
 def _view(name, k=3, d=4, seed=0):
     rng = np.random.default_rng(seed)
@@ -57,14 +59,8 @@ def test_unknown_model_name_is_a_clear_error():
 # ---- real clips -------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def emodb_rows():
-    from affectagent.train.speech_emotion import load_speech_corpora
-
-    rows = load_speech_corpora(("emodb:all",), None)
-    by_speaker: dict[str, list] = {}
-    for s in rows:
-        by_speaker.setdefault(s.group, []).append(s)
-    speakers = sorted(by_speaker)[:4]
-    return [s for g in speakers for s in by_speaker[g][:12]]
+    by_speaker = emodb_by_speaker()
+    return [s for g in list(by_speaker)[:4] for s in by_speaker[g][:12]]
 
 
 def test_whisper_view_on_real_clips_is_deterministic_and_768_wide(emodb_rows, tmp_path):
