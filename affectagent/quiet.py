@@ -80,6 +80,13 @@ def strip_native_noise(line: str) -> str:
     return line[:m.start()].rstrip("\r")
 
 
+def split_segments(data: bytes) -> list[bytes]:
+    """``data`` cut after every ``\n`` or ``\r`` (terminators kept); the last element is the unterminated rest
+    (``b""`` when ``data`` ends with a terminator)."""
+    parts = re.split(rb"(?<=[\r\n])", data)
+    return parts if parts else [b""]
+
+
 @contextlib.contextmanager
 def native_stderr_filtered() -> Iterator[None]:
     """Run a block with fd 2 captured; afterwards re-emit the lines worth showing (all of them when verbose)."""
@@ -131,16 +138,26 @@ def native_stderr_filtered_for_process() -> Iterator[None]:
     os.close(write_end)
     quiet_mode = level() == "quiet"
 
+    def emit(raw: bytes) -> None:
+        line = raw.decode("utf-8", "replace")
+        kept = strip_native_noise(line)
+        if not kept.strip():
+            return
+        if quiet_mode and not re.search(r"error|fatal|traceback", kept, re.IGNORECASE):
+            return
+        os.write(saved, raw if kept is line else kept.encode("utf-8"))
+
     def forward() -> None:
-        with os.fdopen(read_end, "rb") as src:
-            for raw in src:
-                line = raw.decode("utf-8", "replace")
-                kept = strip_native_noise(line)
-                if not kept.strip():
-                    continue
-                if quiet_mode and not re.search(r"error|fatal|traceback", kept, re.IGNORECASE):
-                    continue
-                os.write(saved, raw if kept is line else kept.encode("utf-8"))
+        # Segments end at "\n" or "\r": a progress bar redraws its line with "\r" and must be shown as it goes,
+        # not held until the bar's last newline.
+        pending = b""
+        while chunk := os.read(read_end, 65536):
+            *complete, pending = split_segments(pending + chunk)
+            for seg in complete:
+                emit(seg)
+        if pending:
+            emit(pending)
+        os.close(read_end)
 
     reader = threading.Thread(target=forward, name="stderr-filter", daemon=True)
     reader.start()

@@ -10,6 +10,9 @@ Rows (each corpus: trained on its own train split, scored on its dev split; test
   minilm frozen+lr ctx   frozen embedding of the utterance ⊕ embedding of the context-formatted input + LR
   minilm-emotion      the fine-tuned encoder (LoRA, MELD+EmoryNLP train), its own head restricted to the corpus's labels
   minilm-emotion emb+lr  (--emb-lr) logistic regression on the fine-tuned encoder's embedding (what downstream sees)
+  mpnet-emotion       (--mpnet [CKPT]) the same recipe on all-mpnet-base-v2, its own head
+  ensemble            (--mpnet) mean of the two tuned heads' log-probabilities over the corpus's labels
+Tuned rows also print ms / sentence (dev inference, sorted batches of 64, the given --threads).
 Metrics: accuracy, weighted-F1 (MELD's usual headline), macro-F1, on canonical labels.
 Frozen embeddings go through the feature cache (``encode_texts``), so re-runs are fast.
 """
@@ -81,6 +84,8 @@ def main() -> int:
     ap.add_argument("--skip-tuned", action="store_true", help="skip the fine-tuned rows (baselines only)")
     ap.add_argument("--emb-lr", action="store_true",
                     help="add the LR-on-tuned-embedding row (encodes the train splits: ~15 min on 2 busy cores)")
+    ap.add_argument("--mpnet", nargs="?", const="", default=None, metavar="CKPT",
+                    help="add the mpnet-emotion rows (its shipped checkpoint, or CKPT) and the two-head ensemble")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
@@ -90,9 +95,11 @@ def main() -> int:
     torch.set_num_threads(a.threads)
     from affectagent import datasets
     from affectagent.encoders import encode_texts
-    from affectagent.encoders.text_emotion import MiniLMEmotionEncoder
+    from affectagent.encoders.text_emotion import MiniLMEmotionEncoder, MPNetEmotionEncoder
 
     tuned = None if a.skip_tuned else MiniLMEmotionEncoder(a.checkpoint)
+    mpnet = None if a.skip_tuned or a.mpnet is None else MPNetEmotionEncoder(a.mpnet or None)
+    speed: dict[str, float] = {}
     rows: list[tuple[str, str, tuple[float, float, float]]] = []
     for corpus in a.corpora:
         t0 = time.time()
@@ -112,8 +119,21 @@ def main() -> int:
         samples_dev = datasets.load(corpus, "dev")
         samples_tr = datasets.load(corpus, "train") if a.emb_lr else []
         x_dev = [tuned.format(s.text or "", s.context, s.speaker) for s in samples_dev]
-        pred = np.array(tuned.predict(x_dev, space))
+        t1 = time.time()
+        p_minilm = tuned.predict_proba(x_dev, space)
+        speed[f"{corpus} minilm-emotion"] = 1000 * (time.time() - t1) / max(1, len(x_dev))
+        pred = np.array(space)[p_minilm.argmax(1)]
         rows.append((corpus, f"minilm-emotion head (ctx{tuned.context_turns})", metrics(dv.y, pred)))
+        if mpnet is not None:
+            x_mp = [mpnet.format(s.text or "", s.context, s.speaker) for s in samples_dev]
+            t1 = time.time()
+            p_mpnet = mpnet.predict_proba(x_mp, space)
+            speed[f"{corpus} mpnet-emotion"] = 1000 * (time.time() - t1) / max(1, len(x_mp))
+            rows.append((corpus, f"mpnet-emotion head (ctx{mpnet.context_turns})",
+                         metrics(dv.y, np.array(space)[p_mpnet.argmax(1)])))
+            mix = np.log(np.clip(p_minilm, 1e-9, 1)) + np.log(np.clip(p_mpnet, 1e-9, 1))
+            rows.append((corpus, "ensemble minilm-emotion + mpnet-emotion (mean log-prob)",
+                         metrics(dv.y, np.array(space)[mix.argmax(1)])))
         if a.emb_lr:
             x_tr = [tuned.format(s.text or "", s.context, s.speaker) for s in samples_tr]
             e_tr = tuned.encode(x_tr, progress=True)
@@ -124,6 +144,10 @@ def main() -> int:
 
     if tuned is not None:
         print(f"\ncheckpoint: {tuned.checkpoint} ({tuned.info.version})")
+    if mpnet is not None:
+        print(f"mpnet checkpoint: {mpnet.checkpoint} ({mpnet.info.version})")
+    for key, ms in speed.items():
+        print(f"{key}: {ms:.1f} ms / sentence (dev, batches of 64, {a.threads} thread(s), model loaded)")
     print("| corpus (dev) | system | accuracy | weighted-F1 | macro-F1 |")
     print("|---|---|---|---|---|")
     for corpus, name, (acc, wf1, mf1) in rows:

