@@ -86,6 +86,7 @@ def main() -> int:
                     help="add the LR-on-tuned-embedding row (encodes the train splits: ~15 min on 2 busy cores)")
     ap.add_argument("--mpnet", nargs="?", const="", default=None, metavar="CKPT",
                     help="add the mpnet-emotion rows (its shipped checkpoint, or CKPT) and the two-head ensemble")
+    ap.add_argument("--bf16", action="store_true", help="tuned encoders infer under bfloat16 autocast")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
@@ -97,8 +98,8 @@ def main() -> int:
     from affectagent.encoders import encode_texts
     from affectagent.encoders.text_emotion import MiniLMEmotionEncoder, MPNetEmotionEncoder
 
-    tuned = None if a.skip_tuned else MiniLMEmotionEncoder(a.checkpoint)
-    mpnet = None if a.skip_tuned or a.mpnet is None else MPNetEmotionEncoder(a.mpnet or None)
+    tuned = None if a.skip_tuned else MiniLMEmotionEncoder(a.checkpoint, bf16=a.bf16)
+    mpnet = None if a.skip_tuned or a.mpnet is None else MPNetEmotionEncoder(a.mpnet or None, bf16=a.bf16)
     speed: dict[str, float] = {}
     rows: list[tuple[str, str, tuple[float, float, float]]] = []
     for corpus in a.corpora:
@@ -147,7 +148,8 @@ def main() -> int:
     if mpnet is not None:
         print(f"mpnet checkpoint: {mpnet.checkpoint} ({mpnet.info.version})")
     for key, ms in speed.items():
-        print(f"{key}: {ms:.1f} ms / sentence (dev, batches of 64, {a.threads} thread(s), model loaded)")
+        print(f"{key}: {ms:.1f} ms / sentence (dev, batches of 64, {a.threads} thread(s), model loaded, "
+              f"{'bf16' if a.bf16 else 'fp32'})")
     print("| corpus (dev) | system | accuracy | weighted-F1 | macro-F1 |")
     print("|---|---|---|---|---|")
     for corpus, name, (acc, wf1, mf1) in rows:

@@ -73,7 +73,8 @@ class MiniLMEmotionEncoder:
     default_checkpoint = DEFAULT_CHECKPOINT
     train_hint = ""
 
-    def __init__(self, checkpoint: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, checkpoint: str | os.PathLike[str] | None = None, *, bf16: bool = False) -> None:
+        self.bf16 = bool(bf16)  # bfloat16 autocast at inference (see ``batch_logits``); off by default
         path = Path(checkpoint) if checkpoint is not None else self.default_checkpoint
         if not path.is_file():
             raise InputError(
@@ -85,7 +86,9 @@ class MiniLMEmotionEncoder:
         self.context_turns: int = int(self._model.config.context_turns)
         self._lock = threading.Lock()
         digest = _file_digest(path)
-        self.info = EncoderInfo(name=self.name, version=f"{self.name}-{digest}", modality="text",
+        # bf16 outputs differ from fp32 ones: a separate version keeps them apart in the feature cache
+        self.info = EncoderInfo(name=self.name, version=f"{self.name}-{digest}{'-bf16' if self.bf16 else ''}",
+                                modality="text",
                                 dim=int(self._model.dim))
 
     def format(self, text: str, context: Sequence[Turn] = (), speaker: str | None = None) -> str:
@@ -97,7 +100,7 @@ class MiniLMEmotionEncoder:
 
         texts = [str(t) for t in texts]
         with self._lock:
-            return batch_logits(self._model, texts, batch_size=batch_size, progress=progress)
+            return batch_logits(self._model, texts, batch_size=batch_size, progress=progress, bf16=self.bf16)
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         """(N,) formatted texts -> (N, 384) float32 tuned mean-pooled embeddings, rows L2-normalised."""
