@@ -76,3 +76,26 @@ def test_frozen_mpnet_encoder_embeds_and_ranks_paraphrases(mpnet_dir):
     np.testing.assert_allclose(np.linalg.norm(e, axis=1), 1.0, atol=1e-5)
     assert e[0] @ e[1] > e[0] @ e[2] + 0.2
     assert enc.info.name == "mpnet" and enc.info.dim == 768
+
+
+def test_one_training_step_on_mpnet_moves_the_attention_adapters(mpnet_dir):
+    import torch
+    from affectagent import datasets
+    from affectagent.encoders.text_emotion import format_with_context
+    from affectagent.encoders.text_emotion_model import MPNET_BASE, MPNET_LORA_TARGETS, TextEmotionConfig, \
+        candidate_mask
+    from affectagent.schema import CANONICAL_EMOTIONS
+    from affectagent.train.text_emotion import Encoded, TrainConfig, train
+
+    samples = datasets.load("meld", "train", limit=8)
+    train_set = Encoded(corpus="meld", texts=[format_with_context(s.text, s.context, s.speaker) for s in samples],
+                        targets=np.array([CANONICAL_EMOTIONS.index(s.label) for s in samples]),
+                        mask=candidate_mask(datasets.label_space("meld").canonical))
+    cfg = TrainConfig(model=TextEmotionConfig(base=MPNET_BASE, lora_targets=MPNET_LORA_TARGETS, lora_rank=2,
+                                              lora_alpha=4, max_len=32), batch_size=8, epochs=1, lr=1e-2,
+                      warmup=0.0, bf16=False, progress=False)
+    result = train(cfg, train_sets=[train_set], dev_sets=[], max_steps=1)
+    lora = result.model.trainable_state()["lora"]
+    for target in ("attn.q", "attn.k", "attn.v", "attn.o"):
+        moved = [k for k in lora if f".{target}.lora_B" in k]
+        assert moved and all(torch.count_nonzero(lora[k]) > 0 for k in moved), target
