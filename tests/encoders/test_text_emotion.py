@@ -11,6 +11,7 @@ from affectagent.errors import InputError
 from affectagent.schema import CANONICAL_EMOTIONS, Turn
 
 from ..resources import require, shared
+from .tuned_text_checks import check_head_on_meld
 
 CTX = (Turn("Monica", "Hi!"), Turn(None, "  "), Turn("Rachel", "I kissed  him."), Turn("Ross", "You what?"))
 
@@ -100,26 +101,8 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path):
 
 
 def test_shipped_checkpoint_beats_floor_on_real_meld_dev(tuned, meld_dev_200):
-    from affectagent import datasets
-
-    space = datasets.label_space("meld").canonical
-    texts = [tuned.format(s.text, s.context, s.speaker) for s in meld_dev_200]
-    y = np.array([s.label for s in meld_dev_200])
-    proba = tuned.predict_proba(texts, space)
-    assert proba.shape == (200, 7) and proba.dtype == np.float32
-    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
-    pred = np.array(space)[proba.argmax(1)]
-    acc = float((pred == y).mean())
-    majority = max(float((y == lab).mean()) for lab in space)
     # frozen MiniLM + LR scores ~0.55 accuracy on MELD dev; the tuned head must clearly beat "always neutral"
-    assert acc >= max(0.52, majority + 0.08), (acc, majority)
-    assert len(set(pred)) >= 3  # not a constant predictor
-
-    emb = tuned.encode(texts[:16])
-    assert emb.shape == (16, tuned.info.dim) == (16, 384) and emb.dtype == np.float32
-    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
-    # embeddings do not depend on the batch they are computed in (dynamic padding is masked out)
-    np.testing.assert_allclose(tuned.encode(texts[3:4]), emb[3:4], atol=2e-3)
+    texts = check_head_on_meld(tuned, meld_dev_200, min_accuracy=0.52, dim=384)
     logits = tuned.logits(texts[:4])
     assert logits.shape == (4, len(CANONICAL_EMOTIONS))
     with pytest.raises(InputError):
