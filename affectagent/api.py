@@ -140,6 +140,8 @@ class AffectAgent:
         checkpoint's, built on first use). A KB whose vectors were made by another encoder than the checkpoint's
         (as recorded in the KB) is refused unless ``allow_foreign_kb``."""
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
+        if path.is_dir():  # a `train sft --out DIR` folder: its agents
+            path = path / DEFAULT_CHECKPOINT.name
         if not path.is_file():
             hint = (" (the default checkpoint is made by: affectagent train sft --preset default "
                     "--out affectagent/assets/default)") if checkpoint is None else ""

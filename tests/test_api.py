@@ -17,6 +17,16 @@ def test_checkpoint_records_provenance_and_kb(tiny_checkpoint):
     assert info.vectors["audio"] == 40 and info.vectors["visual"] == 30
 
 
+def test_a_training_folder_loads_its_agents_and_a_folder_without_them_is_a_clear_error(tiny_checkpoint, tmp_path):
+    from affectagent.agents.checkpoint import CheckpointError
+
+    assert tiny_checkpoint.name == "agents.pt"
+    agent = AffectAgent.load(tiny_checkpoint.parent, log=lambda m: None)  # `train sft --out DIR` → DIR works
+    assert agent.kb_path == tiny_checkpoint.parent / "kb"
+    with pytest.raises(CheckpointError, match="checkpoint not found: .*agents.pt"):
+        AffectAgent.load(tmp_path, log=lambda m: None)
+
+
 def test_predict_text_with_context_cites_kb_evidence(tiny_checkpoint):
     agent = AffectAgent.load(tiny_checkpoint, log=lambda m: None)
     [p] = agent.predict_texts(["Oh my God, this is the best day of my life!"], contexts=[[("Ross", "We won!")]],
