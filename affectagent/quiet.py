@@ -83,8 +83,7 @@ def strip_native_noise(line: str) -> str:
 def split_segments(data: bytes) -> list[bytes]:
     """``data`` cut after every ``\n`` or ``\r`` (terminators kept); the last element is the unterminated rest
     (``b""`` when ``data`` ends with a terminator)."""
-    parts = re.split(rb"(?<=[\r\n])", data)
-    return parts if parts else [b""]
+    return re.split(rb"(?<=[\r\n])", data)
 
 
 @contextlib.contextmanager

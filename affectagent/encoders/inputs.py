@@ -18,6 +18,7 @@ from ..schema import CANONICAL_EMOTIONS, EncodedInput, Features, ModalityMask, S
 from .cache import FeatureCache
 from .config import ExtractConfig
 from .extract import encode_texts, extract_many
+from .text_emotion import CONTEXT_FORMATTED_ENCODERS
 
 SPEAKER_INDEPENDENT = frozenset({"emodb", "ravdess"})
 _DIALOGUE_ID = re.compile(r"^(?P<dialogue>.+?)_(?:utt|u)\d+$")
@@ -76,8 +77,6 @@ def encoder_text(sample: Sample, config: EncodingConfig) -> str:
     text = (sample.text or "").strip()
     if not text:
         return ""
-    from .text_emotion import CONTEXT_FORMATTED_ENCODERS  # noqa: PLC0415
-
     if config.extract.text_encoder in CONTEXT_FORMATTED_ENCODERS:
         from .text_emotion import format_with_context
 
@@ -123,8 +122,6 @@ def encode_inputs(
         feats = renormalised_branch(samples, feats, model_name=config.speaker_norm, cache=cache,
                                     stats=config.speaker_stats)
     # The emotion-tuned encoder already reads the context inside its input string (``encoder_text``).
-    from .text_emotion import CONTEXT_FORMATTED_ENCODERS  # noqa: PLC0415
-
     turns = 0 if config.extract.text_encoder in CONTEXT_FORMATTED_ENCODERS else config.context_turns
     ctx_texts = [context_string(s, turns) for s in samples]
     need = [i for i, c in enumerate(ctx_texts) if c]

